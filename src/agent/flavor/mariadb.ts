@@ -1,0 +1,179 @@
+/**
+ * MariaDB 10.11 adapter. Differences from MySQL that matter (measured, see docs/flavors.md):
+ * - GTIDs are domain-server-seq positions; "executed" is gtid_binlog_state merged with gtid_slave_pos.
+ * - read_only stops every account without READ ONLY ADMIN; only moco-agent holds it.
+ * - semi-sync always waits for exactly one acknowledgement.
+ * - stopping both replication threads, re-pointing or restarting a replica discards its relay log, so what
+ *   it received but did not apply is gone: received_reliable reports that.
+ */
+import type { Db, QueryOptions } from '../db.ts';
+import { MocoError, failedPrecondition } from '../../shared/errors.ts';
+import { gtidContains, parseGtid, formatGtid, mariadbMerge, mariadbDomainMaxText } from '../../gtid/index.ts';
+import type { DelayReading, FlavorAdapter, FlavorStatus, ReplicaTarget, ReplicaView } from './flavor.ts';
+import {
+  SEMI_SYNC_TIMEOUT_MS, SEMI_SYNC_VARIABLES, STATUS_VARIABLES, firstRow, num, onOff, readHasUserData, readNamed,
+  semiSyncFrom, str,
+} from './common.ts';
+
+function replicaView(r: Record<string, unknown>, status: Map<string, string>): ReplicaView {
+  const ioState = str(r.Slave_IO_Running);
+  const ioRunning = ioState === 'Yes' || ioState === 'Preparing' || ioState === 'Connecting';
+  const sqlRunning = str(r.Slave_SQL_Running) === 'Yes';
+  const received = str(r.Gtid_IO_Pos);
+  return {
+    sourceHost: str(r.Master_Host),
+    sourcePort: num(r.Master_Port),
+    sourceUser: str(r.Master_User),
+    ioState,
+    ioRunning,
+    sqlRunning,
+    ioThreadState: str(r.Slave_IO_State),
+    sqlThreadState: str(r.Slave_SQL_Running_State),
+    received,
+    // Both threads stopped: the next START discards the relay log. Empty: nothing received since a restart.
+    receivedReliable: received !== '' && (ioRunning || sqlRunning),
+    lastIoErrno: num(r.Last_IO_Errno),
+    lastIoError: str(r.Last_IO_Error),
+    lastSqlErrno: num(r.Last_SQL_Errno),
+    lastSqlError: str(r.Last_SQL_Error),
+    secondsBehindSource: r.Seconds_Behind_Master === null || r.Seconds_Behind_Master === undefined ? null : num(r.Seconds_Behind_Master),
+    heartbeatPeriodMs: Math.round(num(status.get('Slave_heartbeat_period')) * 1000),
+  };
+}
+
+export const mariadbAdapter: FlavorAdapter = {
+  flavor: 'mariadb',
+
+  effectiveWaitCount(requested: number): number {
+    return requested > 0 ? 1 : 0;
+  },
+
+  async readStatus(db: Db, options?: QueryOptions): Promise<FlavorStatus> {
+    const main = firstRow(await db.query(
+      'SELECT @@server_id AS server_id, @@read_only AS read_only, VERSION() AS version, ' +
+      '@@gtid_binlog_state AS binlog_state, @@gtid_binlog_pos AS binlog_pos, @@gtid_slave_pos AS slave_pos, ' +
+      '@@gtid_current_pos AS current_pos', [], options)) ?? {};
+    const vars = await readNamed(db, 'VARIABLES', SEMI_SYNC_VARIABLES, options);
+    const status = await readNamed(db, 'STATUS', STATUS_VARIABLES, options);
+    const hosts = await db.query('SHOW SLAVE HOSTS', [], options);
+    const replicaRows = await db.query('SHOW SLAVE STATUS', [], options);
+    const hasUserData = await readHasUserData(db, options);
+    const binlogState = str(main.binlog_state);
+    const slavePos = str(main.slave_pos);
+    const executed = formatGtid(mariadbMerge(parseGtid('mariadb', binlogState), parseGtid('mariadb', slavePos)));
+    const replicaRow = replicaRows[0];
+    return {
+      flavor: 'mariadb',
+      version: str(main.version),
+      serverId: num(main.server_id),
+      serverUuid: '',
+      gtidSourceId: String(num(main.server_id)),
+      executed,
+      purged: '',
+      readOnly: onOff(main.read_only),
+      semiSync: semiSyncFrom(vars, status, 1),
+      connectedReplicas: hosts.map((h) => ({ serverId: num(h.Server_id), host: str(h.Host), port: num(h.Port) })),
+      replica: replicaRow && str(replicaRow.Master_Host) !== '' ? replicaView(replicaRow, status) : null,
+      hasUserData,
+      uptimeSeconds: num(status.get('Uptime')),
+      mariadb: { binlogState, binlogPos: str(main.binlog_pos), slavePos, currentPos: str(main.current_pos) },
+    };
+  },
+
+  async configurePrimary(db: Db, waitCount: number, current: FlavorStatus): Promise<boolean> {
+    const want = waitCount > 0;
+    if (!want) {
+      if (!current.semiSync.sourceEnabled) return false;
+      await db.query('SET GLOBAL rpl_semi_sync_master_enabled = OFF');
+      return true;
+    }
+    if (current.semiSync.sourceEnabled && current.semiSync.timeoutMs === SEMI_SYNC_TIMEOUT_MS) return false;
+    await db.query(`SET GLOBAL rpl_semi_sync_master_timeout = ${SEMI_SYNC_TIMEOUT_MS}`);
+    await db.query('SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON');
+    await db.query('SET GLOBAL rpl_semi_sync_master_enabled = ON');
+    return true;
+  },
+
+  async configureReplica(db: Db, t: ReplicaTarget, current: FlavorStatus): Promise<boolean> {
+    const r = current.replica;
+    if (r && r.ioRunning && r.sqlRunning && r.sourceHost === t.host && r.sourcePort === t.port &&
+        r.sourceUser === t.user && current.semiSync.replicaEnabled === t.semiSync && !current.semiSync.sourceEnabled &&
+        r.heartbeatPeriodMs === t.heartbeatPeriodMs) {
+      return false;
+    }
+    await db.query('STOP SLAVE');
+    // A former primary's gtid_slave_pos is stale; its own binlog says where it really is.
+    await db.query('SET GLOBAL gtid_slave_pos = @@gtid_current_pos');
+    await db.query(
+      'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, ' +
+      'MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = ?',
+      [t.host, t.port, t.user, t.password, t.heartbeatPeriodMs / 1000],
+    );
+    await db.query('SET GLOBAL slave_net_timeout = ?', [t.netTimeoutSeconds]);
+    await db.query(`SET GLOBAL rpl_semi_sync_slave_enabled = ${t.semiSync ? 'ON' : 'OFF'}`);
+    await db.query('SET GLOBAL rpl_semi_sync_master_enabled = OFF');
+    await db.query('START SLAVE');
+    return true;
+  },
+
+  async stopReplicaIO(db: Db, current: FlavorStatus): Promise<boolean> {
+    if (!current.replica || !current.replica.ioRunning) return false;
+    await db.query('STOP SLAVE IO_THREAD');
+    return true;
+  },
+
+  async waitForExecuted(db: Db, gtid: string, timeoutMs: number, current: FlavorStatus, signal: AbortSignal): Promise<boolean> {
+    const target = parseGtid('mariadb', gtid);
+    if (gtidContains(parseGtid('mariadb', current.executed), target)) return true;
+    if (current.replica?.sqlRunning) {
+      // MASTER_GTID_WAIT follows the applier (gtid_slave_pos): -1 on timeout, 0 when reached.
+      const rows = await db.query<{ r: number | null }>('SELECT MASTER_GTID_WAIT(?, ?) AS r',
+        [mariadbDomainMaxText(target), timeoutMs / 1000], { signal });
+      return rows[0]?.r === 0;
+    }
+    // Not replicating: the set can only become executed by local commits; the caller polls.
+    return false;
+  },
+
+  async setReadOnly(db: Db, current: FlavorStatus): Promise<boolean> {
+    if (current.readOnly) return false;
+    await db.query('SET GLOBAL read_only = ON');
+    return true;
+  },
+
+  async setWritable(db: Db, current: FlavorStatus): Promise<boolean> {
+    let changed = false;
+    if (current.replica) {
+      const pending = current.replica.received;
+      if (current.replica.receivedReliable && pending !== '' &&
+          !gtidContains(parseGtid('mariadb', current.executed), parseGtid('mariadb', pending))) {
+        throw failedPrecondition(
+          `received transactions ${pending} are not applied yet (executed: ${current.executed || 'none'}); ` +
+          'call WaitForGtid with the received set first, or they would be discarded');
+      }
+      await db.query('STOP SLAVE');
+      await db.query('RESET SLAVE ALL');
+      changed = true;
+    }
+    if (current.readOnly) {
+      await db.query('SET GLOBAL read_only = OFF');
+      changed = true;
+    }
+    return changed;
+  },
+
+  async flushBinlogs(db: Db): Promise<string> {
+    await db.query('FLUSH BINARY LOGS');
+    const rows = await db.query('SHOW MASTER STATUS');
+    const file = str(rows[0]?.File);
+    if (file === '') throw new MocoError('FAILED_PRECONDITION', 'binary logging is off on this instance');
+    return file;
+  },
+
+  async readDelay(_db: Db, current: FlavorStatus): Promise<DelayReading> {
+    // Seconds_Behind_Master compares event timestamps with the replica's clock; with a one-second source
+    // heartbeat it stays meaningful while the source is idle, so no warm-up period is needed.
+    const r = current.replica;
+    return { delaySeconds: r ? r.secondsBehindSource : null, receivedAnything: true };
+  },
+};

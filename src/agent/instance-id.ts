@@ -1,0 +1,33 @@
+/**
+ * Instance identity for flavors without server_uuid (MariaDB): a random id kept in the data directory, so it
+ * changes whenever the directory is re-created (init, clone, restore) and survives restarts.
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+export const INSTANCE_ID_FILE = 'moco-instance-id';
+
+/** Writes a new id into `dataDir` (atomically) and returns it. */
+export async function writeNewInstanceId(dataDir: string): Promise<string> {
+  const id = randomUUID();
+  const tmp = path.join(dataDir, `.${INSTANCE_ID_FILE}.tmp`);
+  await fs.writeFile(tmp, `${id}\n`, { mode: 0o640 });
+  await fs.rename(tmp, path.join(dataDir, INSTANCE_ID_FILE));
+  return id;
+}
+
+/** Reads the id; creates one when the directory exists but has none. Returns '' when the directory is absent. */
+export async function readInstanceId(dataDir: string): Promise<string> {
+  try {
+    return (await fs.readFile(path.join(dataDir, INSTANCE_ID_FILE), 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  try {
+    await fs.access(dataDir);
+  } catch {
+    return '';
+  }
+  return writeNewInstanceId(dataDir);
+}

@@ -1,0 +1,187 @@
+/**
+ * The agent's gRPC services: each method is a thin adapter that checks the caller's identity, times the
+ * call, logs it with an operation id, runs one Agent method and maps errors to gRPC codes.
+ */
+import { randomBytes } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as grpc from '@grpc/grpc-js';
+import { MocoError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { IDENTITIES, peerIdentity } from '../../shared/tls.ts';
+import { agentProto } from '../../shared/proto.ts';
+import type { AgentHandlers } from '../../generated/moco/agent/v1/Agent.ts';
+import type { DonorHandlers } from '../../generated/moco/agent/v1/Donor.ts';
+import type { Agent } from '../agent.ts';
+import { runClone, type CloneDeps } from '../clone/clone.ts';
+import { startBackupStream } from '../clone/donor.ts';
+import type { StatusHub } from '../watch.ts';
+import { codeName, toGrpcError } from './status.ts';
+
+export interface RpcDeps {
+  agent: Agent;
+  hub: StatusHub;
+  clone: CloneDeps;
+  log: Logger;
+  /** Set while shutting down: new calls are refused with UNAVAILABLE. */
+  draining: () => boolean;
+}
+
+type Call = { getAuthContext?: () => unknown; metadata: grpc.Metadata };
+
+const COORDINATOR_ONLY = [IDENTITIES.coordinator];
+const PEERS = [IDENTITIES.coordinator, IDENTITIES.agent];
+
+function authorize(call: Call, method: string, allowed: readonly string[]): string {
+  const who = peerIdentity(call as Parameters<typeof peerIdentity>[0]);
+  if (who === undefined) throw new MocoError('UNAUTHENTICATED', 'a client certificate from the cluster CA is required');
+  if (!allowed.includes(who)) {
+    throw new MocoError('PERMISSION_DENIED', `"${who}" may not call ${method}; allowed: ${allowed.join(', ')}`);
+  }
+  return who;
+}
+
+export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorHandlers } {
+  const log = d.log.child({ component: 'rpc' });
+  const { agent } = d;
+
+  function unary<Req, Res>(method: string, allowed: readonly string[], fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) {
+    return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
+      const started = process.hrtime.bigint();
+      const op = randomBytes(4).toString('hex');
+      const finish = (code: grpc.status | undefined, err?: unknown): void => {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        agent.options.metrics.rpcDuration.observe({ method, code: codeName(code) }, seconds);
+        if (err !== undefined) {
+          const level = err instanceof MocoError && err.code !== 'INTERNAL' ? 'warn' : 'error';
+          log[level]({ op, method, err, ms: Math.round(seconds * 1000) }, 'rpc failed');
+        } else if (method !== 'GetStatus') {
+          log.info({ op, method, ms: Math.round(seconds * 1000) }, 'rpc done');
+        }
+      };
+      (async () => {
+        if (d.draining()) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down');
+        authorize(call, method, allowed);
+        return fn(call.request, call);
+      })().then(
+        (res) => {
+          finish(undefined);
+          callback(null, res);
+        },
+        (err: unknown) => {
+          const g = toGrpcError(err);
+          finish(g.code, err);
+          callback(g);
+        },
+      );
+    };
+  }
+
+  const agentHandlers: AgentHandlers = {
+    GetStatus: unary('GetStatus', COORDINATOR_ONLY, async () => agent.getStatus()),
+    WatchStatus: (call) => {
+      try {
+        if (d.draining()) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down');
+        authorize(call, 'WatchStatus', COORDINATOR_ONLY);
+      } catch (err) {
+        call.destroy(toGrpcError(err) as Error);
+        return;
+      }
+      const unsubscribe = d.hub.subscribe({
+        onStatus: (status, heartbeat) => {
+          call.write({ status, heartbeat });
+        },
+        onError: (err) => {
+          call.destroy(toGrpcError(err) as Error);
+        },
+      });
+      call.on('cancelled', unsubscribe);
+      call.on('close', unsubscribe);
+      call.on('error', unsubscribe);
+    },
+    ConfigurePrimary: unary('ConfigurePrimary', COORDINATOR_ONLY, async (req) => {
+      const r = await agent.configurePrimary(req.waitForReplicaCount);
+      return { changed: r.changed, effectiveWaitCount: r.effectiveWaitCount };
+    }),
+    ConfigureReplica: unary('ConfigureReplica', COORDINATOR_ONLY, async (req) => ({ changed: await agent.configureReplica(req) })),
+    StopReplicaIO: unary('StopReplicaIO', COORDINATOR_ONLY, async () => ({ changed: await agent.stopReplicaIO() })),
+    WaitForGtid: unary('WaitForGtid', COORDINATOR_ONLY, async (req, call) => {
+      const ac = new AbortController();
+      call.on('cancelled', () => ac.abort());
+      return { waitedMs: await agent.waitForGtid(req.gtidSet, req.timeoutMs, ac.signal) };
+    }),
+    SetReadOnly: unary('SetReadOnly', COORDINATOR_ONLY, async () => ({ changed: await agent.setReadOnly() })),
+    SetWritable: unary('SetWritable', COORDINATOR_ONLY, async () => ({ changed: await agent.setWritable() })),
+    KillConnections: unary('KillConnections', COORDINATOR_ONLY, async () => ({ killed: await agent.killConnections() })),
+    FlushBinlogs: unary('FlushBinlogs', COORDINATOR_ONLY, async () => ({ binlogFile: await agent.flushBinlogs() })),
+    Clone: unary('Clone', COORDINATOR_ONLY, async (req) => {
+      const r = await runClone(agent, req, d.clone);
+      return { bytesTransferred: String(r.bytesTransferred), durationMs: r.durationMs, gtid: r.gtid };
+    }),
+  };
+
+  let donorBusy = false;
+  const donorHandlers: DonorHandlers = {
+    StreamClone: (call) => {
+      void (async () => {
+        if (d.draining()) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down');
+        const who = authorize(call, 'StreamClone', PEERS);
+        if (donorBusy) throw new MocoError('BUSY', 'this donor is already streaming a clone; try again later');
+        donorBusy = true;
+        try {
+          const o = agent.options;
+          const backup = await startBackupStream({
+            mariadbBackup: d.clone.mariadbBackup, myCnfPath: o.myCnfPath, socketPath: o.socketPath,
+            dataDir: o.dataDir, user: 'moco-clone-donor', password: o.passwords.cloneDonor,
+          });
+          log.info({ caller: who }, 'donor stream started');
+          call.on('cancelled', () => backup.stop());
+          const frame = new Transform({
+            writableObjectMode: false,
+            readableObjectMode: true,
+            transform(chunk: Buffer, _enc, cb) {
+              cb(null, { data: chunk });
+            },
+          });
+          try {
+            // End the call only after the tool has exited 0: a stream cut short must never look complete.
+            await Promise.all([pipeline(backup.stream, frame, call as unknown as NodeJS.WritableStream, { end: false }), backup.done]);
+            call.end();
+          } catch (err) {
+            backup.stop();
+            await backup.done.catch(() => undefined);
+            throw err;
+          }
+          log.info({ caller: who }, 'donor stream finished');
+        } finally {
+          donorBusy = false;
+        }
+      })().catch((err: unknown) => {
+        log.warn({ err }, 'donor stream failed');
+        if (!call.destroyed) call.destroy(toGrpcError(err) as Error);
+      });
+    },
+  };
+  return { agent: agentHandlers, donor: donorHandlers };
+}
+
+/** Creates the gRPC server with both services (not yet bound). */
+export function createGrpcServer(d: RpcDeps): grpc.Server {
+  const server = new grpc.Server({
+    'grpc-node.flow_control_window': 4 * 1024 * 1024,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5000,
+  } as grpc.ServerOptions);
+  const proto = agentProto();
+  const services = buildServices(d);
+  server.addService(proto.Agent.service, services.agent as unknown as grpc.UntypedServiceImplementation);
+  server.addService(proto.Donor.service, services.donor as unknown as grpc.UntypedServiceImplementation);
+  return server;
+}
+
+/** Binds and resolves with the port actually bound (useful with port 0). */
+export function bindServer(server: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
