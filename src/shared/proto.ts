@@ -39,3 +39,13 @@ export const GRPC_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,
 };
+
+/**
+ * Channel options for one address. Dialling an IP address would make grpc-js send it as the TLS server name
+ * (not allowed by RFC 6066); certificates always cover "localhost", so that name is verified instead.
+ */
+export function channelOptionsFor(address: string): grpc.ChannelOptions {
+  const host = address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  const isIp = /^[\d.]+$/.test(host) || host.includes(':');
+  return isIp ? { ...GRPC_CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': 'localhost' } : GRPC_CHANNEL_OPTIONS;
+}

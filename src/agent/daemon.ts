@@ -1,0 +1,111 @@
+/**
+ * The agent daemon: one Agent, its status hub, the gRPC server (mTLS) and the HTTP server, with an ordered
+ * shutdown: not-ready first, stop taking RPCs, let in-flight calls finish within the grace period, then abort
+ * the rest (a running clone included), close the MySQL pool, close HTTP last.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
+import { MocoError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { agentProto, channelOptionsFor } from '../shared/proto.ts';
+import { clientCredentials, serverCredentials, type PkiFiles } from '../shared/tls.ts';
+import type { DataChunk__Output } from '../generated/moco/agent/v1/DataChunk.ts';
+import { Agent, type AgentOptions } from './agent.ts';
+import { buildHttp } from './http.ts';
+import { bindServer, createGrpcServer } from './rpc/server.ts';
+import { StatusHub } from './watch.ts';
+
+export interface DaemonOptions extends Omit<AgentOptions, 'logger'> {
+  grpcAddress: string;
+  httpAddress: { host: string; port: number };
+  tls: PkiFiles;
+  tools: { mariadbBackup: string; mbstream: string };
+  watchIntervalMs: number;
+  heartbeatMs: number;
+  unreachableMs: number;
+  shutdownGraceMs: number;
+  logger: Logger;
+}
+
+export class AgentDaemon {
+  readonly agent: Agent;
+  readonly hub: StatusHub;
+  private readonly grpcServer: grpc.Server;
+  private readonly http: FastifyInstance;
+  private readonly lifetime = new AbortController();
+  private draining = false;
+  grpcPort = 0;
+  httpPort = 0;
+
+  constructor(private readonly o: DaemonOptions) {
+    this.agent = new Agent({ ...o, logger: o.logger });
+    this.hub = new StatusHub({
+      read: (timeoutMs) => this.agent.getStatus(timeoutMs),
+      intervalMs: o.watchIntervalMs, heartbeatMs: o.heartbeatMs, unreachableMs: o.unreachableMs,
+    });
+    const peerCreds = clientCredentials(o.tls);
+    const proto = agentProto();
+    this.grpcServer = createGrpcServer({
+      agent: this.agent,
+      hub: this.hub,
+      log: o.logger,
+      draining: () => this.draining,
+      clone: {
+        mariadbBackup: o.tools.mariadbBackup,
+        mbstream: o.tools.mbstream,
+        lifetime: this.lifetime.signal,
+        log: o.logger.child({ component: 'clone' }),
+        openDonorStream: (address, signal) => donorStream(new proto.Donor(address, peerCreds, channelOptionsFor(address)), signal),
+      },
+    });
+    this.http = buildHttp(this.agent, { draining: () => this.draining });
+  }
+
+  async start(): Promise<void> {
+    this.grpcPort = await bindServer(this.grpcServer, this.o.grpcAddress, serverCredentials(this.o.tls));
+    await this.http.listen({ host: this.o.httpAddress.host, port: this.o.httpAddress.port });
+    const addr = this.http.server.address();
+    this.httpPort = typeof addr === 'object' && addr ? addr.port : this.o.httpAddress.port;
+    this.o.logger.info({ grpcPort: this.grpcPort, httpPort: this.httpPort, cluster: this.o.clusterName, index: this.o.index }, 'agent started');
+  }
+
+  /** Graceful stop; a second call (second signal) forces it. */
+  async stop(): Promise<void> {
+    if (this.draining) {
+      this.grpcServer.forceShutdown();
+      this.lifetime.abort();
+      return;
+    }
+    this.draining = true;
+    this.hub.close(new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down'));
+    const graceful = new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
+    const timer = setTimeout(() => {
+      this.o.logger.warn('shutdown grace period over; aborting in-flight calls');
+      this.lifetime.abort();
+      this.grpcServer.forceShutdown();
+    }, this.o.shutdownGraceMs);
+    await graceful;
+    clearTimeout(timer);
+    this.lifetime.abort();
+    await this.agent.close();
+    await this.http.close();
+    this.o.logger.info('agent stopped');
+  }
+}
+
+/** Reads a donor's StreamClone as Buffers; cancelling the signal cancels the call. */
+async function* donorStream(client: grpc.Client & { StreamClone: (req: object) => grpc.ClientReadableStream<DataChunk__Output> }, signal: AbortSignal): AsyncIterable<Buffer> {
+  const call = client.StreamClone({});
+  const onAbort = (): void => call.cancel();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const msg of call as AsyncIterable<DataChunk__Output>) yield msg.data;
+  } catch (err) {
+    const e = err as grpc.ServiceError;
+    const code = e.code === grpc.status.UNAVAILABLE ? 'MYSQLD_UNAVAILABLE' : e.code === grpc.status.RESOURCE_EXHAUSTED ? 'BUSY' : 'INTERNAL';
+    throw new MocoError(code, `donor stream failed: ${e.details ?? e.message}`, { cause: err });
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    client.close();
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The local platform's kubelet for one mysqld: starts it, swaps in a staged data directory before every start
+ * (the run-mysqld contract, src/agent/datadir.ts), restarts it with backoff when it exits, and stops it by
+ * PID. mysqld's own output goes to a log file.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { openSync, closeSync } from 'node:fs';
+import { swapStagedData } from '../../agent/datadir.ts';
+import type { Logger } from '../../shared/logger.ts';
+
+export interface SupervisorOptions {
+  mysqld: string;
+  myCnfPath: string;
+  dataDir: string;
+  logFile: string;
+  /** Extra arguments after --defaults-file. */
+  args?: string[];
+  log: Logger;
+  /** First restart delay; doubles up to maxBackoffMs, reset after a run of 10 s. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export class MysqldSupervisor extends EventEmitter {
+  private child: ChildProcess | undefined;
+  private stopping = false;
+  private backoff: number;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private startedAt = 0;
+  /** How many times mysqld was started. */
+  starts = 0;
+
+  constructor(private readonly o: SupervisorOptions) {
+    super();
+    this.backoff = o.minBackoffMs ?? 250;
+  }
+
+  /** mysqld's PID while it runs. */
+  get pid(): number | undefined {
+    return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    await this.spawnOnce();
+  }
+
+  private async spawnOnce(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      if (await swapStagedData(this.o.dataDir)) this.o.log.info({ dataDir: this.o.dataDir }, 'swapped in staged data directory');
+    } catch (err) {
+      this.o.log.error({ err }, 'swapping the staged data directory failed; starting on the current one');
+    }
+    const fd = openSync(this.o.logFile, 'a');
+    const child = spawn(this.o.mysqld, [`--defaults-file=${this.o.myCnfPath}`, ...(this.o.args ?? [])], {
+      stdio: ['ignore', fd, fd],
+    });
+    closeSync(fd);
+    this.child = child;
+    this.startedAt = Date.now();
+    this.starts++;
+    child.once('spawn', () => this.emit('started', child.pid));
+    child.once('error', (err) => this.o.log.error({ err }, 'cannot start mysqld'));
+    child.once('exit', (code, signal) => {
+      this.emit('exited', code, signal);
+      if (this.stopping) return;
+      if (Date.now() - this.startedAt > 10_000) this.backoff = this.o.minBackoffMs ?? 250;
+      this.o.log.warn({ code, signal, restartInMs: this.backoff }, 'mysqld exited; restarting');
+      this.restartTimer = setTimeout(() => void this.spawnOnce(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs ?? 5000);
+    });
+  }
+
+  /** Sends a signal to mysqld (tests: SIGKILL to crash it, SIGSTOP/SIGCONT to hang it). */
+  signal(sig: NodeJS.Signals): void {
+    const pid = this.pid;
+    if (pid !== undefined) process.kill(pid, sig);
+  }
+
+  /** Stops mysqld: SIGTERM, then SIGKILL after `graceMs`. No restart afterwards. */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      process.kill(child.pid as number, 'SIGCONT');
+    } catch {
+      // already gone
+    }
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+}

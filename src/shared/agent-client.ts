@@ -1,0 +1,120 @@
+/**
+ * A promise-based client of one agent, for the coordinator, the CLI and tests. Every call has a deadline;
+ * gRPC errors become MocoErrors with the matching code, so callers branch on `code`, not on gRPC.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { MocoError, type ErrorCode } from './errors.ts';
+import { agentProto, channelOptionsFor } from './proto.ts';
+import { clientCredentials, type PkiFiles } from './tls.ts';
+import type { AgentClient as RawAgentClient } from '../generated/moco/agent/v1/Agent.ts';
+import type { InstanceStatus__Output } from '../generated/moco/agent/v1/InstanceStatus.ts';
+import type { StatusEvent__Output } from '../generated/moco/agent/v1/StatusEvent.ts';
+import type { ConfigureReplicaRequest } from '../generated/moco/agent/v1/ConfigureReplicaRequest.ts';
+import type { CloneRequest } from '../generated/moco/agent/v1/CloneRequest.ts';
+import type { CloneResponse__Output } from '../generated/moco/agent/v1/CloneResponse.ts';
+
+export type { InstanceStatus__Output as InstanceStatus, StatusEvent__Output as StatusEvent };
+
+const FROM_GRPC: Partial<Record<grpc.status, ErrorCode>> = {
+  [grpc.status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+  [grpc.status.FAILED_PRECONDITION]: 'FAILED_PRECONDITION',
+  [grpc.status.RESOURCE_EXHAUSTED]: 'BUSY',
+  [grpc.status.DEADLINE_EXCEEDED]: 'TIMEOUT',
+  [grpc.status.UNAVAILABLE]: 'MYSQLD_UNAVAILABLE',
+  [grpc.status.PERMISSION_DENIED]: 'PERMISSION_DENIED',
+  [grpc.status.UNAUTHENTICATED]: 'UNAUTHENTICATED',
+  [grpc.status.CANCELLED]: 'CANCELLED',
+  [grpc.status.NOT_FOUND]: 'NOT_FOUND',
+};
+
+/** Converts a gRPC error into a MocoError that keeps the server's message. */
+export function fromGrpcError(err: unknown, what: string): MocoError {
+  const e = err as grpc.ServiceError;
+  const code = FROM_GRPC[e.code] ?? 'INTERNAL';
+  return new MocoError(code, `${what}: ${e.details || e.message}`, { cause: err });
+}
+
+export interface CallOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export class AgentClient {
+  readonly raw: RawAgentClient;
+
+  constructor(readonly address: string, tls: PkiFiles | grpc.ChannelCredentials) {
+    const creds = tls instanceof grpc.ChannelCredentials ? tls : clientCredentials(tls);
+    const proto = agentProto();
+    this.raw = new proto.Agent(address, creds, channelOptionsFor(address)) as unknown as RawAgentClient;
+  }
+
+  private unary<Req, Res>(method: string, req: Req, options: CallOptions = {}): Promise<Res> {
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    return new Promise<Res>((resolve, reject) => {
+      const fn = (this.raw as unknown as Record<string, (r: Req, o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall>)[method];
+      if (!fn) throw new Error(`unknown method ${method}`);
+      const call = fn.call(this.raw, req, { deadline }, (err, res) => {
+        options.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(fromGrpcError(err, `${method} on ${this.address}`));
+        else resolve(res as Res);
+      });
+      const onAbort = (): void => call.cancel();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  getStatus(o?: CallOptions): Promise<InstanceStatus__Output> {
+    return this.unary('GetStatus', {}, o);
+  }
+  configurePrimary(waitForReplicaCount: number, o?: CallOptions): Promise<{ changed: boolean; effectiveWaitCount: number }> {
+    return this.unary('ConfigurePrimary', { waitForReplicaCount }, o);
+  }
+  configureReplica(req: ConfigureReplicaRequest, o?: CallOptions): Promise<{ changed: boolean }> {
+    return this.unary('ConfigureReplica', req, o);
+  }
+  stopReplicaIO(o?: CallOptions): Promise<{ changed: boolean }> {
+    return this.unary('StopReplicaIO', {}, o);
+  }
+  waitForGtid(gtidSet: string, timeoutMs: number, o?: CallOptions): Promise<{ waitedMs: number }> {
+    return this.unary('WaitForGtid', { gtidSet, timeoutMs }, { timeoutMs: timeoutMs + 5000, ...o });
+  }
+  setReadOnly(o?: CallOptions): Promise<{ changed: boolean }> {
+    return this.unary('SetReadOnly', {}, o);
+  }
+  setWritable(o?: CallOptions): Promise<{ changed: boolean }> {
+    return this.unary('SetWritable', {}, o);
+  }
+  killConnections(o?: CallOptions): Promise<{ killed: number }> {
+    return this.unary('KillConnections', {}, o);
+  }
+  flushBinlogs(o?: CallOptions): Promise<{ binlogFile: string }> {
+    return this.unary('FlushBinlogs', {}, o);
+  }
+  clone(req: CloneRequest, o?: CallOptions): Promise<CloneResponse__Output> {
+    return this.unary('Clone', req, { timeoutMs: 30 * 60_000, ...o });
+  }
+
+  /** Opens WatchStatus; `onEvent` gets each message, `onEnd` the error (or undefined) that ended it. */
+  watchStatus(onEvent: (e: StatusEvent__Output) => void, onEnd: (err: MocoError | undefined) => void): () => void {
+    const call = this.raw.WatchStatus({});
+    let ended = false;
+    const end = (err: MocoError | undefined): void => {
+      if (ended) return;
+      ended = true;
+      onEnd(err);
+    };
+    call.on('data', onEvent);
+    call.on('error', (err) => end(fromGrpcError(err, `WatchStatus on ${this.address}`)));
+    call.on('end', () => end(undefined));
+    return () => {
+      ended = true;
+      call.cancel();
+    };
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}
