@@ -276,7 +276,11 @@ export function toInstanceStatus(st: FlavorStatus, instanceId: string, clone: Re
     executed: gtidSet(st.flavor, st.executed),
     purged: gtidSet(st.flavor, st.purged),
     readOnly: st.readOnly,
-    semiSync: { ...st.semiSync },
+    semiSync: {
+      sourceEnabled: st.semiSync.sourceEnabled, replicaEnabled: st.semiSync.replicaEnabled,
+      waitForReplicaCount: st.semiSync.waitForReplicaCount, waitSessions: st.semiSync.waitSessions,
+      sourceClients: st.semiSync.sourceClients, sourceActive: st.semiSync.sourceActive, timeoutMs: st.semiSync.timeoutMs,
+    },
     connectedReplicas: st.connectedReplicas,
     replica: st.replica && {
       sourceHost: st.replica.sourceHost,

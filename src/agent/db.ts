@@ -55,11 +55,20 @@ export class MysqlDb implements Db {
   async query<T extends Row = Row>(sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<T[]> {
     if (options.signal) return this.queryCancellable<T>(sql, params, options);
     const timeout = options.timeoutMs ?? this.options.timeoutMs;
+    // mysql2's own timeout covers the statement only; the race also bounds getting a connection, so a hung
+    // mysqld is reported within `timeout` even when the pool has to connect anew.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = timeout === undefined ? undefined : new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new MocoError('MYSQLD_UNAVAILABLE', `mysqld did not answer within ${timeout} ms`)), timeout);
+    });
     try {
-      const [rows] = await this.pool.query({ sql, values: params, ...(timeout ? { timeout } : {}) });
+      const q = this.pool.query({ sql, values: params, ...(timeout ? { timeout } : {}) });
+      const [rows] = bound ? await Promise.race([q, bound]) : await q;
       return (Array.isArray(rows) ? rows : [rows]) as T[];
     } catch (err) {
       throw wrapError(err, sql);
+    } finally {
+      if (timer) clearTimeout(timer);
     }
   }
 

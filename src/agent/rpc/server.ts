@@ -32,6 +32,14 @@ type Call = { getAuthContext?: () => unknown; metadata: grpc.Metadata };
 const COORDINATOR_ONLY = [IDENTITIES.coordinator];
 const PEERS = [IDENTITIES.coordinator, IDENTITIES.agent];
 
+/**
+ * Ends a server stream with an error status. In grpc-js, emitting 'error' records the status and ends the
+ * stream; destroy() would drop the call without ever sending the status to the client.
+ */
+function endWithError(call: grpc.ServerWritableStream<unknown, unknown>, err: unknown): void {
+  if (!call.writableEnded) call.emit('error', toGrpcError(err));
+}
+
 function authorize(call: Call, method: string, allowed: readonly string[]): string {
   const who = peerIdentity(call as Parameters<typeof peerIdentity>[0]);
   if (who === undefined) throw new MocoError('UNAUTHENTICATED', 'a client certificate from the cluster CA is required');
@@ -84,16 +92,14 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
         if (d.draining()) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down');
         authorize(call, 'WatchStatus', COORDINATOR_ONLY);
       } catch (err) {
-        call.destroy(toGrpcError(err) as Error);
+        endWithError(call, err);
         return;
       }
       const unsubscribe = d.hub.subscribe({
         onStatus: (status, heartbeat) => {
           call.write({ status, heartbeat });
         },
-        onError: (err) => {
-          call.destroy(toGrpcError(err) as Error);
-        },
+        onError: (err) => endWithError(call, err),
       });
       call.on('cancelled', unsubscribe);
       call.on('close', unsubscribe);
@@ -158,7 +164,7 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
         }
       })().catch((err: unknown) => {
         log.warn({ err }, 'donor stream failed');
-        if (!call.destroyed) call.destroy(toGrpcError(err) as Error);
+        endWithError(call, err);
       });
     },
   };
