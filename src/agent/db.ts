@@ -43,7 +43,7 @@ export class MysqlDb implements Db {
       password: options.password,
       connectTimeout: options.connectTimeoutMs ?? 2000,
       connectionLimit: 6,
-      maxIdle: 2,
+      maxIdle: 6,
       idleTimeout: 30_000,
       supportBigNumbers: true,
       bigNumberStrings: false,

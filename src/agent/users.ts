@@ -114,7 +114,12 @@ export function bootstrapSql(flavor: Flavor, passwords: Passwords): string {
     out.push("INSTALL PLUGIN clone SONAME 'mysql_clone.so';");
   }
   // The seed drops root@localhost after init: only the project's accounts remain.
-  out.push("DROP USER IF EXISTS 'root'@'localhost';");
+  if (flavor === 'mariadb') {
+    // mariadb-install-db creates root for localhost, 127.0.0.1, ::1 and the host name: remove them all.
+    out.push("DELETE FROM mysql.global_priv WHERE User = 'root';");
+  } else {
+    out.push("DROP USER IF EXISTS 'root'@'localhost';");
+  }
   out.push('FLUSH PRIVILEGES;');
   return `${out.join('\n')}\n`;
 }

@@ -2,13 +2,24 @@
  * Loads the agent API from proto/ at run time. The options here must match scripts/gen-proto.sh, which
  * generates the TypeScript types in src/generated/ from the same file.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from '../generated/agent.ts';
 
-const protoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto');
+/** The proto/ folder: found upwards from this module, so it works from src/ and from a bundle in dist/. */
+function findProtoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'proto', 'moco', 'agent', 'v1', 'agent.proto');
+    if (existsSync(candidate)) return path.join(dir, 'proto');
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find proto/moco/agent/v1/agent.proto above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
 
 let cached: ProtoGrpcType | undefined;
 
@@ -16,7 +27,7 @@ let cached: ProtoGrpcType | undefined;
 export function agentProto(): ProtoGrpcType['moco']['agent']['v1'] {
   if (cached === undefined) {
     const definition = protoLoader.loadSync('moco/agent/v1/agent.proto', {
-      includeDirs: [protoRoot],
+      includeDirs: [findProtoRoot()],
       longs: Number,
       enums: String,
       defaults: true,

@@ -38,7 +38,10 @@ export interface FlavorStatus {
   gtidSourceId: string;
   executed: string;
   purged: string;
+  /** Refuses writes from every account handed to users, moco-admin included (MySQL: super_read_only). */
   readOnly: boolean;
+  /** Takes writes from user accounts: read_only (and super_read_only) off. */
+  writable: boolean;
   semiSync: {
     sourceEnabled: boolean;
     replicaEnabled: boolean;

@@ -49,15 +49,19 @@ export const mariadbAdapter: FlavorAdapter = {
   },
 
   async readStatus(db: Db, options?: QueryOptions): Promise<FlavorStatus> {
-    const main = firstRow(await db.query(
+    // Independent reads run concurrently on the pool: GetStatus latency is one round trip, not six.
+    const [mainRows, vars, status, hosts, replicaRows, hasUserData] = await Promise.all([
+      db.query(
       'SELECT @@server_id AS server_id, @@read_only AS read_only, VERSION() AS version, ' +
       '@@gtid_binlog_state AS binlog_state, @@gtid_binlog_pos AS binlog_pos, @@gtid_slave_pos AS slave_pos, ' +
-      '@@gtid_current_pos AS current_pos', [], options)) ?? {};
-    const vars = await readNamed(db, 'VARIABLES', SEMI_SYNC_VARIABLES, options);
-    const status = await readNamed(db, 'STATUS', STATUS_VARIABLES, options);
-    const hosts = await db.query('SHOW SLAVE HOSTS', [], options);
-    const replicaRows = await db.query('SHOW SLAVE STATUS', [], options);
-    const hasUserData = await readHasUserData(db, options);
+      '@@gtid_current_pos AS current_pos', [], options),
+      readNamed(db, 'VARIABLES', SEMI_SYNC_VARIABLES, options),
+      readNamed(db, 'STATUS', STATUS_VARIABLES, options),
+      db.query('SHOW SLAVE HOSTS', [], options),
+      db.query('SHOW SLAVE STATUS', [], options),
+      readHasUserData(db, options),
+    ]);
+    const main = firstRow(mainRows) ?? {};
     const binlogState = str(main.binlog_state);
     const slavePos = str(main.slave_pos);
     const executed = formatGtid(mariadbMerge(parseGtid('mariadb', binlogState), parseGtid('mariadb', slavePos)));
@@ -71,6 +75,7 @@ export const mariadbAdapter: FlavorAdapter = {
       executed,
       purged: '',
       readOnly: onOff(main.read_only),
+      writable: !onOff(main.read_only),
       semiSync: semiSyncFrom(vars, status, 1),
       connectedReplicas: hosts.map((h) => ({ serverId: num(h.Server_id), host: str(h.Host), port: num(h.Port) })),
       replica: replicaRow && str(replicaRow.Master_Host) !== '' ? replicaView(replicaRow, status) : null,
@@ -155,7 +160,7 @@ export const mariadbAdapter: FlavorAdapter = {
       await db.query('RESET SLAVE ALL');
       changed = true;
     }
-    if (current.readOnly) {
+    if (!current.writable) {
       await db.query('SET GLOBAL read_only = OFF');
       changed = true;
     }

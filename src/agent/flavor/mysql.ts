@@ -45,19 +45,23 @@ export const mysqlAdapter: FlavorAdapter = {
   },
 
   async readStatus(db: Db, options?: QueryOptions): Promise<FlavorStatus> {
-    const main = firstRow(await db.query(
+    // Independent reads run concurrently on the pool: GetStatus latency is one round trip, not six.
+    const [mainRows, vars, status, hosts, replicaRows, hasUserData] = await Promise.all([
+      db.query(
       'SELECT @@server_id AS server_id, @@server_uuid AS server_uuid, @@gtid_executed AS gtid_executed, ' +
-      '@@gtid_purged AS gtid_purged, @@super_read_only AS super_read_only, VERSION() AS version', [], options)) ?? {};
-    const vars = await readNamed(db, 'VARIABLES', SEMI_SYNC_VARIABLES, options);
-    const status = await readNamed(db, 'STATUS', STATUS_VARIABLES, options);
-    const hosts = await db.query('SHOW REPLICAS', [], options);
-    const replicaRows = await db.query('SHOW REPLICA STATUS', [], options);
+      '@@gtid_purged AS gtid_purged, @@super_read_only AS super_read_only, @@read_only AS read_only, VERSION() AS version', [], options),
+      readNamed(db, 'VARIABLES', SEMI_SYNC_VARIABLES, options),
+      readNamed(db, 'STATUS', STATUS_VARIABLES, options),
+      db.query('SHOW REPLICAS', [], options),
+      db.query('SHOW REPLICA STATUS', [], options),
+      readHasUserData(db, options),
+    ]);
+    const main = firstRow(mainRows) ?? {};
     let heartbeatMs = 0;
     if (replicaRows.length > 0) {
       const hb = await db.query('SELECT HEARTBEAT_INTERVAL AS hb FROM performance_schema.replication_connection_configuration', [], options);
       heartbeatMs = Math.round(num(hb[0]?.hb) * 1000);
     }
-    const hasUserData = await readHasUserData(db, options);
     const uuid = str(main.server_uuid);
     const replicaRow = replicaRows[0];
     return {
@@ -69,6 +73,7 @@ export const mysqlAdapter: FlavorAdapter = {
       executed: oneLine(main.gtid_executed),
       purged: oneLine(main.gtid_purged),
       readOnly: onOff(main.super_read_only),
+      writable: !onOff(main.read_only) && !onOff(main.super_read_only),
       semiSync: semiSyncFrom(vars, status),
       connectedReplicas: hosts.map((h) => ({ serverId: num(h.Server_Id), host: str(h.Host), port: num(h.Port) })),
       replica: replicaRow && str(replicaRow.Source_Host) !== '' ? mysqlReplicaView(replicaRow, heartbeatMs) : null,
@@ -146,7 +151,7 @@ export const mysqlAdapter: FlavorAdapter = {
       await db.query('RESET REPLICA ALL');
       changed = true;
     }
-    if (current.readOnly) {
+    if (!current.writable) {
       await db.query('SET GLOBAL read_only = OFF'); // also clears super_read_only
       changed = true;
     }

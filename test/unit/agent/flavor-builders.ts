@@ -19,6 +19,8 @@ type SemiSync = FlavorStatus['semiSync'];
 /** A read-only instance with semi-sync off and no replication, unless overridden. */
 export function status(flavor: Flavor, overrides: Partial<Omit<FlavorStatus, 'semiSync'>> & { semiSync?: Partial<SemiSync> } = {}): FlavorStatus {
   const { semiSync, ...rest } = overrides;
+  // Writable follows read-only unless a case sets it (MySQL: read_only on with super_read_only off).
+  const writable = rest.writable ?? !(rest.readOnly ?? true);
   return {
     flavor, version: flavor === 'mysql' ? '8.4.4' : '10.11.19-MariaDB', serverId: 1,
     serverUuid: '', gtidSourceId: '1', executed: '', purged: '', readOnly: true,
@@ -30,6 +32,7 @@ export function status(flavor: Flavor, overrides: Partial<Omit<FlavorStatus, 'se
     connectedReplicas: [], replica: null, hasUserData: false, uptimeSeconds: 100,
     mariadb: null,
     ...rest,
+    writable,
   };
 }
 

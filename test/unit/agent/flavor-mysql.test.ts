@@ -263,6 +263,11 @@ describe('mysql setReadOnly / setWritable', () => {
       assert.deepEqual(db.calls, []);
     });
   }
+  it('setWritable turns read_only off when only super_read_only was cleared by hand', async () => {
+    const db = new FakeDb();
+    assert.equal(await mysqlAdapter.setWritable(db, st({ readOnly: false, writable: false })), true);
+    assert.deepEqual(db.statements, ['SET GLOBAL read_only = OFF']);
+  });
   it('setWritable on a writable primary: no statements', async () => {
     const db = new FakeDb();
     assert.equal(await mysqlAdapter.setWritable(db, st({ readOnly: false })), false);

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The project's test command (npm test): installs what the tests need, checks generated code, types and lint,
+# then runs the unit and integration tests against real mysqld processes.
+#   npm test                 everything
+#   npm test -- unit         unit tests only (no mysqld needed)
+#   npm test -- integration  integration tests only
+set -euo pipefail
+shopt -s globstar nullglob
+cd "$(dirname "$0")/.."
+suite="${1:-all}"
+[ -d node_modules ] || npm ci --no-audit --no-fund
+echo "== generated code, types, lint"
+bash scripts/gen-proto.sh --check
+npx --no-install tsc --noEmit -p .
+npx --no-install eslint .
+files=()
+if [ "$suite" = all ] || [ "$suite" = unit ]; then files+=(test/unit/**/*.test.ts); fi
+if [ "$suite" = all ] || [ "$suite" = integration ]; then
+  echo "== mysqld for the integration tests"
+  bash scripts/ensure-mysqld.sh
+  files+=(test/integration/**/*.test.ts)
+fi
+[ "${#files[@]}" -gt 0 ] || { echo "no test files for suite '$suite' (use all, unit or integration)" >&2; exit 2; }
+echo "== tests (${#files[@]} files)"
+# One file at a time: integration tests start real mysqld processes, and the machine may have two cores.
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
