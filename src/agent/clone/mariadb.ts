@@ -68,12 +68,15 @@ export async function cloneMariadb(o: MariadbCloneOptions): Promise<string> {
   const staged = stagedDirOf(o.dataDir);
   await fs.rm(staged, { recursive: true, force: true });
   await fs.mkdir(staged, { recursive: true, mode: 0o750 });
+  const t0 = Date.now();
   try {
     o.tracker.phase('streaming');
     await receive(o, staged);
-    o.log.info({ bytes: o.tracker.bytesTransferred }, 'clone received; preparing');
+    const streamedMs = Date.now() - t0;
+    o.log.info({ bytes: o.tracker.bytesTransferred, ms: streamedMs }, 'clone received; preparing');
     o.tracker.phase('preparing');
     await run(o.mariadbBackup, ['--prepare', `--target-dir=${staged}`], 'mariadb-backup --prepare', o.signal);
+    o.log.info({ ms: Date.now() - t0 - streamedMs }, 'clone prepared; restarting mysqld');
     const gtid = await readBackupGtid(staged);
     await writePendingGtid(staged, gtid);
     await writeNewInstanceId(staged);
@@ -82,6 +85,7 @@ export async function cloneMariadb(o: MariadbCloneOptions): Promise<string> {
     await restartMysqld(o.db, o.bootTimeoutMs, o.signal);
     o.tracker.phase('positioning');
     await applyPendingGtid(o.db, o.dataDir, o.log);
+    o.log.info({ ms: Date.now() - t0 }, 'clone restarted on the new data');
     return gtid;
   } catch (err) {
     // An incomplete staging directory is never swapped in; remove it unless it is complete and pending.

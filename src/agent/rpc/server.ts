@@ -29,6 +29,7 @@ export interface RpcDeps {
 
 type Call = { getAuthContext?: () => unknown; metadata: grpc.Metadata };
 
+const STREAM_MESSAGE_BYTES = 1024 * 1024;
 const COORDINATOR_ONLY = [IDENTITIES.coordinator];
 const PEERS = [IDENTITIES.coordinator, IDENTITIES.agent];
 
@@ -142,11 +143,23 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
           });
           log.info({ caller: who }, 'donor stream started');
           call.on('cancelled', () => backup.stop());
+          // The tool's pipe reads are 64 KiB; 1 MiB messages cut per-message overhead on both agents.
+          const pending: Buffer[] = [];
+          let pendingBytes = 0;
           const frame = new Transform({
             writableObjectMode: false,
             readableObjectMode: true,
             transform(chunk: Buffer, _enc, cb) {
-              cb(null, { data: chunk });
+              pending.push(chunk);
+              pendingBytes += chunk.length;
+              if (pendingBytes < STREAM_MESSAGE_BYTES) return cb();
+              const data = Buffer.concat(pending, pendingBytes);
+              pending.length = 0;
+              pendingBytes = 0;
+              cb(null, { data });
+            },
+            flush(cb) {
+              cb(null, pendingBytes > 0 ? { data: Buffer.concat(pending, pendingBytes) } : undefined);
             },
           });
           try {
