@@ -1,5 +1,8 @@
 /** Statements and row parsing shared by both flavors. */
 import type { Db, QueryOptions, Row } from '../db.ts';
+import { failedPrecondition } from '../../shared/errors.ts';
+import { gtidContains, parseGtid } from '../../gtid/index.ts';
+import type { FlavorStatus, ReplicaTarget } from './flavor.ts';
 
 /** Schemas every instance has; anything else is user data. */
 export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'];
@@ -72,4 +75,26 @@ export function semiSyncFrom(vars: Map<string, string>, status: Map<string, stri
 
 export function firstRow(rows: Row[]): Row | undefined {
   return rows[0];
+}
+
+/** True when replication already runs from `t` with the same settings (ConfigureReplica has nothing to do). */
+export function replicatesFrom(current: FlavorStatus, t: ReplicaTarget): boolean {
+  const r = current.replica;
+  return r !== null && r.ioRunning && r.sqlRunning && r.sourceHost === t.host && r.sourcePort === t.port &&
+    r.sourceUser === t.user && current.semiSync.replicaEnabled === t.semiSync && !current.semiSync.sourceEnabled &&
+    r.heartbeatPeriodMs === t.heartbeatPeriodMs;
+}
+
+/**
+ * Promotion must not discard acknowledged transactions: refuses while something received from the source is
+ * not executed yet (only when what was received is still there to apply).
+ */
+export function assertReceivedApplied(current: FlavorStatus): void {
+  const r = current.replica;
+  if (!r || !r.receivedReliable || r.received === '') return;
+  if (!gtidContains(parseGtid(current.flavor, current.executed), parseGtid(current.flavor, r.received))) {
+    throw failedPrecondition(
+      `received transactions ${r.received} are not applied yet (executed: ${current.executed || 'none'}); ` +
+      'call WaitForGtid with the received set first, or they would be discarded');
+  }
 }

@@ -7,12 +7,12 @@
  *   it received but did not apply is gone: received_reliable reports that.
  */
 import type { Db, QueryOptions } from '../db.ts';
-import { MocoError, failedPrecondition } from '../../shared/errors.ts';
+import { MocoError } from '../../shared/errors.ts';
 import { gtidContains, parseGtid, formatGtid, mariadbMerge, mariadbDomainMaxText } from '../../gtid/index.ts';
 import type { DelayReading, FlavorAdapter, FlavorStatus, ReplicaTarget, ReplicaView } from './flavor.ts';
 import {
   SEMI_SYNC_TIMEOUT_MS, SEMI_SYNC_VARIABLES, STATUS_VARIABLES, firstRow, num, onOff, readHasUserData, readNamed,
-  semiSyncFrom, str,
+  semiSyncFrom, str, replicatesFrom, assertReceivedApplied,
 } from './common.ts';
 
 function replicaView(r: Record<string, unknown>, status: Map<string, string>): ReplicaView {
@@ -100,12 +100,7 @@ export const mariadbAdapter: FlavorAdapter = {
   },
 
   async configureReplica(db: Db, t: ReplicaTarget, current: FlavorStatus): Promise<boolean> {
-    const r = current.replica;
-    if (r && r.ioRunning && r.sqlRunning && r.sourceHost === t.host && r.sourcePort === t.port &&
-        r.sourceUser === t.user && current.semiSync.replicaEnabled === t.semiSync && !current.semiSync.sourceEnabled &&
-        r.heartbeatPeriodMs === t.heartbeatPeriodMs) {
-      return false;
-    }
+    if (replicatesFrom(current, t)) return false;
     await db.query('STOP SLAVE');
     // A former primary's gtid_slave_pos is stale; its own binlog says where it really is.
     await db.query('SET GLOBAL gtid_slave_pos = @@gtid_current_pos');
@@ -149,13 +144,7 @@ export const mariadbAdapter: FlavorAdapter = {
   async setWritable(db: Db, current: FlavorStatus): Promise<boolean> {
     let changed = false;
     if (current.replica) {
-      const pending = current.replica.received;
-      if (current.replica.receivedReliable && pending !== '' &&
-          !gtidContains(parseGtid('mariadb', current.executed), parseGtid('mariadb', pending))) {
-        throw failedPrecondition(
-          `received transactions ${pending} are not applied yet (executed: ${current.executed || 'none'}); ` +
-          'call WaitForGtid with the received set first, or they would be discarded');
-      }
+      assertReceivedApplied(current);
       await db.query('STOP SLAVE');
       await db.query('RESET SLAVE ALL');
       changed = true;

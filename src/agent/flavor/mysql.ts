@@ -4,12 +4,12 @@
  * performance_schema timestamps for the replication delay.
  */
 import type { Db, QueryOptions } from '../db.ts';
-import { MocoError, failedPrecondition } from '../../shared/errors.ts';
+import { MocoError } from '../../shared/errors.ts';
 import { gtidContains, parseGtid } from '../../gtid/index.ts';
 import type { DelayReading, FlavorAdapter, FlavorStatus, ReplicaTarget, ReplicaView } from './flavor.ts';
 import {
   SEMI_SYNC_TIMEOUT_MS, SEMI_SYNC_VARIABLES, STATUS_VARIABLES, firstRow, num, onOff, oneLine, readHasUserData,
-  readNamed, semiSyncFrom, str,
+  readNamed, semiSyncFrom, str, replicatesFrom, assertReceivedApplied,
 } from './common.ts';
 
 /** Maps one SHOW REPLICA STATUS row (8.4 column names). */
@@ -98,12 +98,7 @@ export const mysqlAdapter: FlavorAdapter = {
   },
 
   async configureReplica(db: Db, t: ReplicaTarget, current: FlavorStatus): Promise<boolean> {
-    const r = current.replica;
-    if (r && r.ioRunning && r.sqlRunning && r.sourceHost === t.host && r.sourcePort === t.port &&
-        r.sourceUser === t.user && current.semiSync.replicaEnabled === t.semiSync && !current.semiSync.sourceEnabled &&
-        r.heartbeatPeriodMs === t.heartbeatPeriodMs) {
-      return false;
-    }
+    if (replicatesFrom(current, t)) return false;
     await db.query('STOP REPLICA');
     await db.query(
       'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, ' +
@@ -140,12 +135,7 @@ export const mysqlAdapter: FlavorAdapter = {
   async setWritable(db: Db, current: FlavorStatus): Promise<boolean> {
     let changed = false;
     if (current.replica) {
-      const pending = current.replica.received;
-      if (pending !== '' && !gtidContains(parseGtid('mysql', current.executed), parseGtid('mysql', pending))) {
-        throw failedPrecondition(
-          `received transactions ${pending} are not applied yet; call WaitForGtid with the received set first, ` +
-          'or they would be discarded');
-      }
+      assertReceivedApplied(current);
       await db.query('STOP REPLICA');
       // ALL: unlike the seed system, leave no stale source settings behind on the new primary.
       await db.query('RESET REPLICA ALL');
