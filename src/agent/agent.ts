@@ -61,9 +61,9 @@ export class Agent {
   }
 
   /** The flavor adapter, detected from VERSION() on first use. */
-  async flavor(signal?: AbortSignal): Promise<FlavorAdapter> {
+  async flavor(): Promise<FlavorAdapter> {
     if (this.adapter) return this.adapter;
-    const rows = await this.db.query<{ v: string }>('SELECT VERSION() AS v', [], { timeoutMs: this.options.statusTimeoutMs, ...(signal ? {} : {}) });
+    const rows = await this.db.query<{ v: string }>('SELECT VERSION() AS v', [], { timeoutMs: this.options.statusTimeoutMs });
     const version = String(rows[0]?.v ?? '');
     this.adapter = /mariadb/i.test(version) ? mariadbAdapter : mysqlAdapter;
     this.log.info({ version, flavor: this.adapter.flavor }, 'detected mysqld flavor');

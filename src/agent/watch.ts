@@ -68,7 +68,13 @@ export class StatusHub {
   }
 
   private schedule(ms: number): void {
-    this.timer = setTimeout(() => void this.tick(), ms);
+    // A subscriber that throws must not stop polling for everyone else.
+    this.timer = setTimeout(() => {
+      this.tick().catch(() => {
+        if (this.subs.size > 0) this.schedule(this.o.intervalMs);
+        else this.stop();
+      });
+    }, ms);
   }
 
   private async tick(): Promise<void> {

@@ -4,7 +4,6 @@
  */
 import { MocoError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { Db } from '../db.ts';
 import type { MysqlDb } from '../db.ts';
 import { isCloneRestart, isUnreachable } from '../mysql-errors.ts';
 import { waitForRestart } from './restart.ts';
@@ -47,7 +46,7 @@ export async function cloneMysql(o: MysqlCloneOptions): Promise<string> {
   }
   o.tracker.phase('restarting');
   await waitForRestart(o.db, since, o.bootTimeoutMs, o.signal);
-  const rows = await (o.db as Db).query('SELECT STATE AS state, ERROR_MESSAGE AS error FROM performance_schema.clone_status');
+  const rows = await o.db.query('SELECT STATE AS state, ERROR_MESSAGE AS error FROM performance_schema.clone_status');
   if (rows[0] && rows[0].state !== 'Completed') {
     throw new MocoError('INTERNAL', `clone ended in state ${String(rows[0].state)}: ${String(rows[0].error ?? '')}`);
   }
