@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p dist
-for entry in cmd/moco-agent.ts; do
+for entry in cmd/moco-agent.ts cmd/moco.ts; do
   name=$(basename "$entry" .ts)
   npx --no-install esbuild "$entry" --bundle --platform=node --format=esm --target=node20 \
     --outfile="dist/$name.mjs" --log-level=warning \

@@ -1,0 +1,39 @@
+/**
+ * The normalized desired state of one cluster, as read from a `MySQLCluster` manifest (and the ConfigMap and
+ * BackupPolicy documents beside it). Everything the coordinator and the local platform need; Kubernetes-only
+ * fields stay in the raw document.
+ */
+export interface ClusterSpec {
+  name: string;
+  namespace: string;
+  /** Positive odd number of instances. */
+  replicas: number;
+  offline: boolean;
+  /** server_id of instance i = serverIdBase + i. */
+  serverIdBase: number;
+  /** Replica readiness threshold for replication delay; 0 disables the check. Default 60. */
+  maxDelaySeconds: number;
+  /** > 0: switchovers are held while a replica is further behind than this. Default 0 (off). */
+  maxDelaySecondsForPodDeletion: number;
+  /** Maximum wait for mysqld to start; also the clone boot timeout. Default 3600. */
+  startupWaitSeconds: number;
+  replicationSourceSecretName?: string;
+  backupPolicyName?: string;
+  /** `spec.restore`, kept as written (validated by the backup code). */
+  restore?: Record<string, unknown>;
+  mysqlConfigMapName?: string;
+  /** mysqld options from the ConfigMap named by mysqlConfigMapName (its `data`). */
+  mycnf: Record<string, string>;
+  /** Memory request or limit of the mysqld container, in bytes (feeds the buffer pool rule). */
+  memoryBytes?: number;
+}
+
+export interface LoadedManifest {
+  spec: ClusterSpec;
+  /** The documents as written. */
+  cluster: Record<string, unknown>;
+  configMap?: Record<string, unknown>;
+  backupPolicy?: Record<string, unknown>;
+  /** Fields that are accepted but do not apply to a local cluster, as dotted paths with a short reason. */
+  notApplyingLocally: string[];
+}

@@ -1,0 +1,180 @@
+/**
+ * The coordinator's side effects: configure's steps, switchover and failover, each in the documented order,
+ * through the agents' RPCs and the platform adapter only. Every step is idempotent on the agent side; the
+ * first failure aborts the operation and the next observation starts over.
+ */
+import type { Flavor } from '../gtid/index.ts';
+import { MocoError, messageOf } from '../shared/errors.ts';
+import { sleep } from '../shared/abort.ts';
+import type { InstanceStatus } from '../shared/agent-client.ts';
+import { chooseFailoverCandidate, failoverQuorum, type Step } from './decide.ts';
+import type { InstanceAddress, Observation, Role } from './types.ts';
+
+/** The agent RPCs the coordinator uses (AgentClient implements it; unit tests use a fake). */
+export interface AgentApi {
+  getStatus(o?: { timeoutMs?: number }): Promise<InstanceStatus>;
+  configurePrimary(waitForReplicaCount: number): Promise<{ changed: boolean; effectiveWaitCount: number }>;
+  configureReplica(req: { sourceHost: string; sourcePort: number; semiSync: boolean }): Promise<{ changed: boolean }>;
+  stopReplicaIO(): Promise<{ changed: boolean }>;
+  waitForGtid(gtidSet: string, timeoutMs: number): Promise<{ waitedMs: number }>;
+  setReadOnly(o?: { timeoutMs?: number }): Promise<{ changed: boolean }>;
+  setWritable(): Promise<{ changed: boolean }>;
+  killConnections(): Promise<{ killed: number }>;
+  clone(req: { donorAgentAddress: string; donorHost: string; donorPort: number; bootTimeoutSeconds: number }): Promise<{ durationMs: number }>;
+}
+
+/** What the coordinator changes outside the agents: roles, the primary index, events. */
+export interface PlatformApi {
+  publishRoles(roles: Role[]): Promise<void>;
+  setPrimaryIndex(index: number, why: 'switchover' | 'failover'): Promise<void>;
+  /** Removes the switchover request (the demote annotation) once served. */
+  clearSwitchoverRequest(): Promise<void>;
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void;
+  recordSemiSyncAcks(acks: number): Promise<void>;
+}
+
+export interface OperationTimings {
+  /** Switchover: wait for read-only before killing connections (seed: PreStop/2 = 10 s). */
+  readOnlyWaitMs: number;
+  /** Switchover and failover: wait for the candidate to apply what it must have (seed: 50 s). */
+  gtidWaitMs: number;
+  /** Failover: pause after the fence before observing again (seed: 100 ms). */
+  fenceSettleMs: number;
+  /** Clone: mysqld boot timeout on the recipient. */
+  cloneBootSeconds: number;
+}
+
+export const DEFAULT_TIMINGS: OperationTimings = { readOnlyWaitMs: 10_000, gtidWaitMs: 50_000, fenceSettleMs: 100, cloneBootSeconds: 600 };
+
+export interface Executor {
+  agents: (index: number) => AgentApi;
+  addresses: (index: number) => InstanceAddress;
+  platform: PlatformApi;
+  timings: OperationTimings;
+  /** Called when a step made an instance writable (ends a write-unavailability window). */
+  onWritable?: (index: number) => void;
+}
+
+/** Runs configure's steps in order; returns whether anything changed. */
+export async function runSteps(ex: Executor, steps: Step[]): Promise<boolean> {
+  let changed = false;
+  for (const step of steps) {
+    const a = 'index' in step ? ex.agents(step.index) : undefined;
+    switch (step.kind) {
+      case 'publishRoles':
+        await ex.platform.publishRoles(step.roles);
+        changed = true;
+        break;
+      case 'sleep':
+        await sleep(step.ms);
+        break;
+      case 'killConnections':
+        await a?.killConnections();
+        break;
+      case 'stopReplicaIO':
+        changed = (await a!.stopReplicaIO()).changed || changed;
+        break;
+      case 'waitForGtid':
+        await a!.waitForGtid(step.gtid, step.timeoutMs);
+        changed = true;
+        break;
+      case 'configurePrimary': {
+        const r = await a!.configurePrimary(step.waitForReplicaCount);
+        if (step.waitForReplicaCount > 0) await ex.platform.recordSemiSyncAcks(r.effectiveWaitCount);
+        changed = r.changed || changed;
+        break;
+      }
+      case 'setReadOnly':
+        changed = (await a!.setReadOnly()).changed || changed;
+        break;
+      case 'clone': {
+        const donor = ex.addresses(step.donor);
+        try {
+          await a!.clone({ donorAgentAddress: donor.agent, donorHost: donor.host, donorPort: donor.port, bootTimeoutSeconds: ex.timings.cloneBootSeconds });
+        } catch (err) {
+          ex.platform.event('Warning', 'CloneFailed', `Clone from the primary failed for instance ${step.index}: ${messageOf(err)}`);
+          throw err;
+        }
+        ex.platform.event('Normal', 'Cloned', `Clone from the primary succeeded for instance ${step.index}`);
+        changed = true;
+        break;
+      }
+      case 'configureReplica': {
+        const src = ex.addresses(step.source);
+        changed = (await a!.configureReplica({ sourceHost: src.host, sourcePort: src.port, semiSync: step.semiSync })).changed || changed;
+        break;
+      }
+      case 'setWritable':
+        if ((await a!.setWritable()).changed) {
+          ex.platform.event('Normal', 'Writable', 'The primary became writable');
+          ex.onWritable?.(step.index);
+        }
+        changed = true;
+        break;
+      case 'fail':
+        throw new MocoError('FAILED_PRECONDITION', step.message);
+    }
+  }
+  return changed;
+}
+
+/**
+ * Switchover: the old primary read-only (connections killed if that takes longer than readOnlyWaitMs), its
+ * connections killed again, the candidate waits for the old primary's executed set, then the new index is
+ * recorded. The next configure moves roles and makes the candidate writable.
+ */
+export async function switchover(ex: Executor, from: number, to: number): Promise<void> {
+  const old = ex.agents(from);
+  try {
+    const ro = old.setReadOnly({ timeoutMs: ex.timings.readOnlyWaitMs * 3 });
+    const first = await Promise.race([ro.then(() => 'done' as const), sleep(ex.timings.readOnlyWaitMs).then(() => 'slow' as const)]);
+    if (first === 'slow') await old.killConnections();
+    await ro;
+    await sleep(100);
+    await old.killConnections();
+    const st = await old.getStatus();
+    const executed = st.executed?.text ?? '';
+    if (executed !== '') await ex.agents(to).waitForGtid(executed, ex.timings.gtidWaitMs);
+    await ex.platform.setPrimaryIndex(to, 'switchover');
+  } catch (err) {
+    await old.killConnections().catch(() => undefined);
+    ex.platform.event('Warning', 'SwitchOverFailed', `The primary could not be changed: ${messageOf(err)}`);
+    throw err;
+  }
+  await ex.platform.clearSwitchoverRequest();
+  ex.platform.event('Normal', 'SwitchOver', `The primary was changed to instance ${to} due to a switchover`);
+}
+
+/**
+ * Failover: fence first (stop every reachable replica's receiver, so the old primary can collect no more
+ * acknowledgements), observe again, choose the replica holding every other's transactions, wait until it has
+ * applied what it received, record it as primary. No replica is restarted or re-pointed before that.
+ */
+export async function failover(ex: Executor, obs: Observation, errant: number[]): Promise<number> {
+  const P = obs.status.currentPrimaryIndex;
+  try {
+    const reachable = obs.instances.filter((i) => i.index !== P && i.status && !i.hung);
+    await Promise.all(reachable.map((i) => ex.agents(i.index).stopReplicaIO()));
+    await sleep(ex.timings.fenceSettleMs);
+    const fresh = await Promise.all(reachable.filter((i) => !errant.includes(i.index))
+      .map(async (i) => ({ index: i.index, status: await ex.agents(i.index).getStatus() })));
+    const flavor = fresh[0]?.status.flavor as Flavor | undefined;
+    const usable = fresh.filter((f) => f.status.replica && (f.status.executed?.text ?? '') !== '' &&
+      !((f.status.replica.received?.text ?? '') !== '' && !f.status.replica.receivedReliable));
+    const needed = failoverQuorum(obs.spec.replicas, obs.status.semiSyncAcks);
+    if (!flavor || usable.length < needed) {
+      throw new MocoError('FAILED_PRECONDITION', `only ${usable.length} of the ${needed} replicas needed can be observed after the fence`);
+    }
+    const choice = chooseFailoverCandidate(flavor, usable);
+    if ('error' in choice) throw new MocoError('FAILED_PRECONDITION', choice.error);
+    const cand = usable.find((u) => u.index === choice.index) as (typeof usable)[number];
+    const received = cand.status.replica?.receivedReliable ? cand.status.replica.received?.text ?? '' : '';
+    if (received !== '') await ex.agents(choice.index).waitForGtid(received, ex.timings.gtidWaitMs);
+    await ex.platform.setPrimaryIndex(choice.index, 'failover');
+    ex.platform.event('Normal', 'FailOver', `The primary was changed to instance ${choice.index} due to a failover`);
+    return choice.index;
+  } catch (err) {
+    ex.platform.event('Warning', 'FailOverFailed', `The primary could not be changed: ${messageOf(err)}`);
+    throw err;
+  }
+}

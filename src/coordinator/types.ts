@@ -1,0 +1,73 @@
+/**
+ * What the coordinator observes and what it records. The platform adapter (local state directory, or the
+ * Kubernetes API later) fills `Observation`; `decide` reads it and nothing else.
+ */
+import type { ClusterSpec } from '../cluster/spec.ts';
+import type { InstanceStatus } from '../shared/agent-client.ts';
+import type { Role } from '../platform/local/roles.ts';
+
+export type { InstanceStatus, Role };
+
+export type ClusterState = 'Offline' | 'Cloning' | 'Restoring' | 'Healthy' | 'Degraded' | 'Failed' | 'Lost' | 'Incomplete';
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime?: string;
+}
+
+/** `MySQLCluster.status`, as persisted between observations. */
+export interface ClusterStatus {
+  currentPrimaryIndex: number;
+  conditions: Condition[];
+  syncedReplicas: number;
+  errantReplicas: number;
+  errantReplicaList: number[];
+  cloned: boolean;
+  backup: Record<string, unknown>;
+  restoredTime: string | null;
+  /** Acknowledgements a commit waits for, as the primary's agent last reported (MariaDB: always 1). */
+  semiSyncAcks?: number;
+  state?: ClusterState;
+  /** When the state was last computed. */
+  observedAt?: string;
+}
+
+export function initialStatus(): ClusterStatus {
+  return {
+    currentPrimaryIndex: 0, conditions: [], syncedReplicas: 0, errantReplicas: 0, errantReplicaList: [],
+    cloned: false, backup: {}, restoredTime: null,
+  };
+}
+
+/** Where other instances reach an instance's mysqld (replication source) and its agent (clone donor). */
+export interface InstanceAddress {
+  host: string;
+  port: number;
+  agent: string;
+}
+
+export interface InstanceView {
+  index: number;
+  /** Live status; null when the agent or mysqld does not answer (or mysqld is hung: see `hung`). */
+  status: InstanceStatus | null;
+  /** The agent's readiness (/readyz); false when unreachable. */
+  ready: boolean;
+  /** The role currently published for it (the Pod label). */
+  role: Role;
+  address: InstanceAddress;
+  /** Not the primary, yet sessions wait for semi-sync acknowledgements: treated as unavailable. */
+  hung?: boolean;
+}
+
+export interface Observation {
+  spec: ClusterSpec;
+  status: ClusterStatus;
+  instances: InstanceView[];
+  /** The primary's status read again after the others (so replicas are never compared with an older one). */
+  primaryFresh: InstanceStatus | null;
+  /** A switchover was requested (the demote annotation) or the primary is terminating. */
+  switchoverRequested: boolean;
+}

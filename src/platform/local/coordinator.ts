@@ -1,0 +1,116 @@
+/**
+ * The local coordinator process (`moco _coordinator`): the cluster's ClusterManager over the state directory.
+ * It can be killed and restarted at any time: mysqld, agents and the endpoints keep running without it, and
+ * everything it needs is in the state directory.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import { AgentClient } from '../../shared/agent-client.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { ClusterManager, type ManagerPlatform } from '../../coordinator/manager.ts';
+import { createClusterMetrics } from '../../coordinator/metrics.ts';
+import type { Role } from '../../coordinator/types.ts';
+import { ensureClusterPki } from './instance.ts';
+import { readRoles, writeRoles } from './roles.ts';
+import { ClusterDir, writePid, type ClusterFile } from './state.ts';
+
+export async function readiness(httpPort: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port: httpPort, path: '/readyz', timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+export interface CoordinatorHandle {
+  manager: ClusterManager;
+  stop(): Promise<void>;
+}
+
+export async function startCoordinator(dir: ClusterDir, log: Logger, options: { pollMs?: number } = {}): Promise<CoordinatorHandle> {
+  const cluster: ClusterFile = await dir.readCluster();
+  const pki = await ensureClusterPki(dir.pkiDir);
+  const clients = new Map<number, AgentClient>();
+  const ports = (i: number) => {
+    const p = cluster.instances[i];
+    if (!p) throw new Error(`instance ${i} has no ports in ${dir.clusterFile}`);
+    return p;
+  };
+  const agent = (i: number): AgentClient => {
+    let c = clients.get(i);
+    if (!c) {
+      c = new AgentClient(`127.0.0.1:${ports(i).grpcPort}`, pki.coordinator);
+      clients.set(i, c);
+    }
+    return c;
+  };
+  const reloadCluster = async (replicas: number): Promise<void> => {
+    if (cluster.instances.length < replicas) Object.assign(cluster, await dir.readCluster());
+  };
+  const metrics = createClusterMetrics(cluster.name, cluster.namespace);
+  const platform: ManagerPlatform = {
+    readSpec: async () => {
+      const spec = await dir.readSpec();
+      await reloadCluster(spec.replicas);
+      return spec;
+    },
+    readStatus: () => dir.readStatus(),
+    writeStatus: (s) => dir.writeStatus(s),
+    readRoles: async (replicas) => {
+      const file = await readRoles(dir.rolesFile);
+      return Array.from({ length: replicas }, (_, i) => file?.instances.find((e) => e.index === i)?.role ?? '');
+    },
+    publishRoles: async (roles: Role[]) => {
+      await writeRoles(dir.rolesFile, roles.map((role, index) => ({ index, role, mysqlPort: ports(index).mysqlPort, httpPort: ports(index).httpPort })));
+    },
+    switchoverRequested: () => dir.switchoverRequested(),
+    clearSwitchoverRequest: () => dir.clearSwitchoverRequest(),
+    annotations: () => dir.readAnnotations(),
+    event: (type, reason, message) => void dir.appendEvent({ type, reason, message }).catch(() => undefined),
+    readiness: (i) => readiness(ports(i).httpPort),
+    address: (i) => ({ host: '127.0.0.1', port: ports(i).mysqlPort, agent: `127.0.0.1:${ports(i).grpcPort}` }),
+    agent,
+  };
+  const manager = new ClusterManager({
+    platform, log, metrics, pollMs: options.pollMs ?? 1000,
+    decide: { roleSettleMs: Number(process.env.MOCO_ROLE_WAIT_MS ?? 100) },
+  });
+  await manager.start();
+  await writePid(dir.pidFile('coordinator'));
+
+  // Requests (switchover, stop/start) and spec changes are files: react to them at once.
+  const watchers: FSWatcher[] = [];
+  try {
+    await mkdir(dir.path('requests'), { recursive: true });
+    watchers.push(watch(dir.root, (_event, file) => {
+      if (file === 'spec.json' || file === 'annotations.json') manager.trigger(`${file} changed`);
+    }));
+    watchers.push(watch(dir.path('requests'), () => manager.trigger('request')));
+  } catch {
+    // polling covers it
+  }
+  const server = http.createServer((req, res) => {
+    if (req.url === '/metrics') {
+      void metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+      });
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(cluster.coordinatorHttpPort, '127.0.0.1', resolve)).catch(() => undefined);
+  return {
+    manager,
+    async stop() {
+      for (const w of watchers) w.close();
+      await manager.stop();
+      server.close();
+      for (const c of clients.values()) c.close();
+    },
+  };
+}
