@@ -55,9 +55,13 @@ export interface Executor {
   onWritable?: (index: number) => void;
 }
 
-/** Runs configure's steps in order; returns whether anything changed. */
+/**
+ * Runs configure's steps in order; returns whether anything changed. A `fail` step (one replica cannot be
+ * configured) does not hold up the others: it is thrown after the remaining steps ran.
+ */
 export async function runSteps(ex: Executor, steps: Step[]): Promise<boolean> {
   let changed = false;
+  const failures: string[] = [];
   for (const step of steps) {
     const a = 'index' in step ? ex.agents(step.index) : undefined;
     switch (step.kind) {
@@ -112,9 +116,11 @@ export async function runSteps(ex: Executor, steps: Step[]): Promise<boolean> {
         changed = true;
         break;
       case 'fail':
-        throw new MocoError('FAILED_PRECONDITION', step.message);
+        failures.push(step.message);
+        break;
     }
   }
+  if (failures.length > 0) throw new MocoError('FAILED_PRECONDITION', failures.join('; '));
   return changed;
 }
 
