@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command (npm test): installs what the tests need, checks generated code, types and lint,
-# then runs the unit and integration tests against real mysqld processes.
+# then runs the unit, integration and end-to-end tests against real mysqld processes.
 #   npm test                 everything
 #   npm test -- unit         unit tests only (no mysqld needed)
 #   npm test -- integration  integration tests only
+#   npm test -- e2e          end-to-end tests only (local clusters driven through the moco CLI)
 set -euo pipefail
 shopt -s globstar nullglob
 cd "$(dirname "$0")/.."
@@ -15,12 +16,13 @@ npx --no-install tsc --noEmit -p .
 npx --no-install eslint .
 files=()
 if [ "$suite" = all ] || [ "$suite" = unit ]; then files+=(test/unit/**/*.test.ts); fi
-if [ "$suite" = all ] || [ "$suite" = integration ]; then
-  echo "== mysqld for the integration tests"
+if [ "$suite" != unit ]; then
+  echo "== mysqld for the integration and end-to-end tests"
   bash scripts/ensure-mysqld.sh
-  files+=(test/integration/**/*.test.ts)
 fi
-[ "${#files[@]}" -gt 0 ] || { echo "no test files for suite '$suite' (use all, unit or integration)" >&2; exit 2; }
+if [ "$suite" = all ] || [ "$suite" = integration ]; then files+=(test/integration/**/*.test.ts); fi
+if [ "$suite" = all ] || [ "$suite" = e2e ]; then files+=(test/e2e/**/*.test.ts); fi
+[ "${#files[@]}" -gt 0 ] || { echo "no test files for suite '$suite' (use all, unit, integration or e2e)" >&2; exit 2; }
 echo "== tests (${#files[@]} files)"
 # One file at a time: integration tests start real mysqld processes, and the machine may have two cores.
 exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

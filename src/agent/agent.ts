@@ -287,6 +287,7 @@ export function toInstanceStatus(st: FlavorStatus, instanceId: string, clone: Re
       sourcePort: st.replica.sourcePort,
       sourceUser: st.replica.sourceUser,
       ioRunning: st.replica.ioRunning,
+      ioConnected: st.replica.ioState === 'Yes',
       sqlRunning: st.replica.sqlRunning,
       ioState: st.replica.ioThreadState,
       sqlState: st.replica.sqlThreadState,

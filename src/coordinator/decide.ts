@@ -196,7 +196,7 @@ export function decide(obs: Observation, options: DecideOptions = {}): Decision 
   }
   // Primary down (or empty while replicas hold data).
   if (!pst || lostData) {
-    const witnesses = others.filter((i) => !isErrant(i) && i.status?.replica?.ioState === 'Yes' && replicatesFromPrimary(i, primary));
+    const witnesses = others.filter((i) => !isErrant(i) && i.status?.replica?.ioConnected === true && replicatesFromPrimary(i, primary));
     if (!pst && witnesses.length > 0) {
       return result('Degraded', `the primary ${P} does not answer, but replica ${witnesses.map((w) => w.index).join(', ')} still receives from it; not failing over`);
     }

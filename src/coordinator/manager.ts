@@ -40,6 +40,14 @@ export interface ManagerOptions {
   decide?: DecideOptions;
 }
 
+interface WatchEntry {
+  cancel: () => void;
+  signature: string;
+  /** When the stream last delivered anything (heartbeats included); 0 once it ended. */
+  lastEventAt: number;
+  retry?: NodeJS.Timeout;
+}
+
 interface Unavailability {
   operation: 'failover' | 'switchover';
   since: number;
@@ -53,7 +61,7 @@ export class ClusterManager {
   private wake: (() => void) | undefined;
   private pending = false;
   private loopDone: Promise<void> | undefined;
-  private readonly watches = new Map<number, { cancel: () => void; signature: string; retry?: NodeJS.Timeout }>();
+  private readonly watches = new Map<number, WatchEntry>();
   private primaryLostAt: number | undefined;
   private unavailable: Unavailability | undefined;
   /** The last decision (for tests and logs). */
@@ -225,8 +233,11 @@ export class ClusterManager {
     const timeoutMs = this.o.statusTimeoutMs ?? 1500;
     const P = this.status.currentPrimaryIndex;
     const roles = await platform.readRoles(spec.replicas);
+    // An instance whose status stream has been silent (no heartbeat) gets a short deadline: it is most likely
+    // down, and waiting the full deadline would only delay the failover.
+    const deadline = (i: number): number => (Date.now() - (this.watches.get(i)?.lastEventAt ?? 0) > 1500 ? Math.min(400, timeoutMs) : timeoutMs);
     const read = async (i: number): Promise<InstanceStatus | null> =>
-      platform.agent(i).getStatus({ timeoutMs }).catch(() => null);
+      platform.agent(i).getStatus({ timeoutMs: deadline(i) }).catch(() => null);
     const instances: InstanceView[] = await Promise.all(Array.from({ length: spec.replicas }, async (_, i) => {
       const [status, ready] = await Promise.all([read(i), platform.readiness(i).catch(() => false)]);
       const hung = i !== P && status !== null && (status.semiSync?.waitSessions ?? 0) > 0;
@@ -234,7 +245,7 @@ export class ClusterManager {
     }));
     let primaryFresh: InstanceStatus | null = null;
     if (instances[P]?.status) {
-      primaryFresh = await platform.agent(P).getStatus({ timeoutMs });
+      primaryFresh = await platform.agent(P).getStatus({ timeoutMs: deadline(P) });
     }
     return { spec, status: this.status, instances, primaryFresh, switchoverRequested: await platform.switchoverRequested() };
   }
@@ -244,11 +255,12 @@ export class ClusterManager {
     for (let i = 0; i < replicas; i++) if (!this.watches.has(i)) this.watch(i);
   }
 
-  private watch(index: number): void {
+  private watch(index: number, reconnect = false): void {
     if (this.stopped) return;
-    const entry: { cancel: () => void; signature: string; retry?: NodeJS.Timeout } = { cancel: () => undefined, signature: '' };
+    const entry: WatchEntry = { cancel: () => undefined, signature: '', lastEventAt: reconnect ? 0 : Date.now() };
     this.watches.set(index, entry);
     entry.cancel = this.o.platform.agent(index).watchStatus((e) => {
+      entry.lastEventAt = Date.now();
       if (!e.status) return;
       const sig = signature(e.status);
       if (sig !== entry.signature) {
@@ -257,10 +269,11 @@ export class ClusterManager {
       }
     }, (err) => {
       if (this.stopped) return;
+      entry.lastEventAt = 0;
       if (index === this.status.currentPrimaryIndex) this.primaryLostAt ??= Date.now();
       this.trigger(`status stream of instance ${index} ended: ${err ? err.message : 'closed'}`);
       entry.signature = '';
-      entry.retry = setTimeout(() => this.watch(index), 500);
+      entry.retry = setTimeout(() => this.watch(index, true), 500);
     });
   }
 }

@@ -36,6 +36,7 @@ export interface ReplicaOptions {
   from?: number;
   sourceHost?: string;
   sourcePort?: number;
+  /** The receiver's connection: Yes (connected), Connecting, No (stopped). */
   ioState?: 'Yes' | 'Connecting' | 'No';
   sqlRunning?: boolean;
   received?: string;
@@ -51,8 +52,9 @@ export function replicaStatus(o: ReplicaOptions = {}): ReplicaStatus__Output {
     sourcePort: o.sourcePort ?? src.port,
     sourceUser: 'moco-repl',
     ioRunning: ioState !== 'No',
+    ioConnected: ioState === 'Yes',
     sqlRunning: o.sqlRunning ?? true,
-    ioState,
+    ioState: ioState === 'Yes' ? 'Waiting for master to send event' : ioState === 'Connecting' ? 'Connecting to master' : '',
     sqlState: '',
     received: { text: o.received ?? '', intervals: [] },
     receivedReliable: o.receivedReliable ?? true,

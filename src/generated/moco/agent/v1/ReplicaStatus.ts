@@ -20,6 +20,7 @@ export interface ReplicaStatus {
   'secondsBehindSource'?: (number | string | Long);
   'semiSyncReplicaActive'?: (boolean);
   'heartbeatPeriodMs'?: (number);
+  'ioConnected'?: (boolean);
   '_secondsBehindSource'?: "secondsBehindSource";
 }
 
@@ -40,5 +41,6 @@ export interface ReplicaStatus__Output {
   'secondsBehindSource'?: (number);
   'semiSyncReplicaActive': (boolean);
   'heartbeatPeriodMs': (number);
+  'ioConnected': (boolean);
   '_secondsBehindSource'?: "secondsBehindSource";
 }
