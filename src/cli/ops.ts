@@ -132,10 +132,8 @@ async function applyPending(cd: ClusterDir, io: Io): Promise<void> {
       throw err;
     }
     const cluster = await cd.readCluster();
-    const { freePort } = await import('./up.ts');
-    for (let i = cluster.instances.length; i < spec.replicas; i++) {
-      cluster.instances.push({ index: i, mysqlPort: await freePort(), grpcPort: await freePort(), httpPort: await freePort() });
-    }
+    const { allocate } = await import('./up.ts');
+    await allocate(cluster, spec.replicas);
     await cd.writeCluster(cluster);
     await fs.writeFile(cd.manifestFile, text);
     await cd.writeSpec(spec);

@@ -17,15 +17,33 @@ import { ClusterDir, listClusters, type ClusterFile } from '../platform/local/st
 import { CliError, parseCommand, resolveCluster, stateDir, usageError, type Io } from './common.ts';
 import { clusterStatus, type StatusJson } from './status.ts';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
+/** Ports this process handed out: the kernel may return a port from bind(0) again as soon as it was closed. */
+const handedOut = new Set<number>();
+
+/** A port nothing listens on now, never one this process returned before nor one in `exclude`. */
+export async function freePort(exclude: Iterable<number> = []): Promise<number> {
+  const taken = new Set(exclude);
+  for (let attempt = 0; ; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = net.createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port) && !taken.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+    if (attempt >= 100) throw new CliError('cannot find a free TCP port on 127.0.0.1');
+  }
+}
+
+/** Every port a cluster already uses (its endpoints, coordinator and instances). */
+function clusterPorts(cluster: ClusterFile): number[] {
+  return [cluster.primaryPort, cluster.replicaPort, cluster.coordinatorHttpPort,
+    ...cluster.instances.flatMap((p) => [p.mysqlPort, p.grpcPort, p.httpPort])];
 }
 
 /** Sets spec.replicas in the MySQLCluster document of a manifest, keeping everything else as written. */
@@ -55,10 +73,15 @@ export function ensureMysqld(io: Io): void {
   execFileSync('bash', [path.join(projectRoot(), 'scripts', 'ensure-mysqld.sh')], { stdio: 'inherit' });
 }
 
-async function allocate(cluster: ClusterFile, replicas: number): Promise<boolean> {
+/** Gives ports to instances up to `replicas`: all distinct, and distinct from the ports the cluster has. */
+export async function allocate(cluster: ClusterFile, replicas: number): Promise<boolean> {
   let changed = false;
   for (let i = cluster.instances.length; i < replicas; i++) {
-    cluster.instances.push({ index: i, mysqlPort: await freePort(), grpcPort: await freePort(), httpPort: await freePort() });
+    const used = clusterPorts(cluster);
+    const mysqlPort = await freePort(used);
+    const grpcPort = await freePort(used);
+    const httpPort = await freePort(used);
+    cluster.instances.push({ index: i, mysqlPort, grpcPort, httpPort });
     changed = true;
   }
   return changed;

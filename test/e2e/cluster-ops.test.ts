@@ -64,7 +64,7 @@ async function queryInstance(c: LocalCluster, i: number, sql: string): Promise<A
 /** Prints how long a scenario took when it ends. */
 function timed(label: string): () => void {
   const t0 = Date.now();
-  return () => console.log(`# ${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return () => console.log(`${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 describe('errant replica', () => {
@@ -73,7 +73,7 @@ describe('errant replica', () => {
 
   it('is detected, leaves the replica endpoint, and moco reinit clones it back', async () => {
     const done = timed('errant replica');
-    c = await LocalCluster.up('errant', { replicas: 3 });
+    c = await LocalCluster.up('errant', { replicas: 3, timeoutSeconds: 120 });
     await c.waitHealthy(60_000, 3);
     const ids = await insertRows(c, 1, 20);
     const cl = c;
@@ -114,7 +114,7 @@ describe('scale 1 -> 3 -> 5 with clone', () => {
 
   it('adds cloned instances, refuses to shrink, and a single instance cannot switch over', async () => {
     const done = timed('scale');
-    c = await LocalCluster.up('scale', { replicas: 1 });
+    c = await LocalCluster.up('scale', { replicas: 1, timeoutSeconds: 120 });
     const one = await c.waitHealthy(60_000, 1);
     assert.equal(one.instances.length, 1);
 
@@ -125,7 +125,7 @@ describe('scale 1 -> 3 -> 5 with clone', () => {
     const ids = await insertRows(c, 1, 50);
 
     for (const n of [3, 5]) {
-      const r = await c.moco(['up', '--name', 'scale', '--replicas', String(n), '-d']);
+      const r = await c.moco(['up', '--name', 'scale', '--replicas', String(n), '-d', '--timeout', '120']);
       assert.equal(r.code, 0, `moco up --replicas ${n} failed:\n${r.stdout}\n${r.stderr}`);
       const st = await c.waitHealthy(90_000, n);
       assert.equal(st.instances.length, n);
@@ -151,7 +151,7 @@ describe('stop/start clustering', () => {
 
   it('no failover while stopped; failover once started again', async () => {
     const done = timed('stop/start clustering');
-    c = await LocalCluster.up('clust', { replicas: 3 });
+    c = await LocalCluster.up('clust', { replicas: 3, timeoutSeconds: 120 });
     const st0 = await c.waitHealthy(60_000, 3);
     const P = st0.status.currentPrimaryIndex;
     // Some data: like the seed system, a failover needs replicas holding transactions (an empty cluster is Lost).
@@ -180,7 +180,7 @@ describe('stop/start clustering', () => {
     const t0 = Date.now();
     const st1 = await c.waitStatus((s) => s.status.currentPrimaryIndex !== P && condition(s, 'Available') === 'True',
       30_000, 'a failover after start clustering');
-    console.log(`# failover after start clustering: ${Date.now() - t0} ms, new primary ${st1.status.currentPrimaryIndex}`);
+    console.log(`failover after start clustering: ${Date.now() - t0} ms, new primary ${st1.status.currentPrimaryIndex}`);
     assert.equal(condition(st1, 'ClusteringActive'), 'True');
     const cl = c;
     await waitFor(async () => lost(ids, await cl.rows('primary')).length === 0, 20_000, 'the new primary to serve every row');
@@ -198,7 +198,7 @@ describe('coordinator killed and restarted mid-run', () => {
 
   it('clients see nothing; moco up -d brings it back without restarting an instance', async () => {
     const done = timed('coordinator restart');
-    c = await LocalCluster.up('coord', { replicas: 3 });
+    c = await LocalCluster.up('coord', { replicas: 3, timeoutSeconds: 120 });
     await c.waitHealthy(60_000, 3);
     await Writer.prepare(c);
     writer = new Writer(c);
@@ -218,7 +218,7 @@ describe('coordinator killed and restarted mid-run', () => {
     const gone = await c.status();
     assert.equal(gone.coordinator.pid, null, 'the coordinator is not running');
 
-    const r = await c.moco(['up', '-d', '--name', 'coord']);
+    const r = await c.moco(['up', '-d', '--name', 'coord', '--timeout', '60']);
     assert.equal(r.code, 0, `moco up failed:\n${r.stdout}\n${r.stderr}`);
     const st1 = await c.waitHealthy(60_000, 3);
     assert.ok(st1.coordinator.pid !== null && st1.coordinator.pid !== coordPid, 'a new coordinator runs');
@@ -236,7 +236,7 @@ describe('bad manifests and CLI commands', () => {
   let c: LocalCluster;
   const name = 'badm';
   before(async () => {
-    c = await LocalCluster.up(name, { manifest: defaultManifest({ name, replicas: 3 }) });
+    c = await LocalCluster.up(name, { manifest: defaultManifest({ name, replicas: 3 }), timeoutSeconds: 120 });
     await c.waitHealthy(60_000, 3);
   });
   after(async () => { await c?.destroy(); });

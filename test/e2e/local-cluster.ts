@@ -77,8 +77,11 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, ti
 export class LocalCluster {
   private constructor(readonly dir: string, readonly name: string) {}
 
-  /** `moco up -d` of a new cluster in a fresh state directory; throws with the CLI's output if it fails. */
-  static async up(name: string, options: { replicas?: number; manifest?: string } = {}): Promise<LocalCluster> {
+  /**
+   * `moco up -d` of a new cluster in a fresh state directory; throws with the CLI's output if it fails (after
+   * destroying what it started). `timeoutSeconds`: moco up's --timeout (default: the CLI's).
+   */
+  static async up(name: string, options: { replicas?: number; manifest?: string; timeoutSeconds?: number } = {}): Promise<LocalCluster> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'moco-e2e-'));
     const c = new LocalCluster(dir, name);
     const args = ['up', '-d', '--name', name];
@@ -88,9 +91,13 @@ export class LocalCluster {
       args.push('-f', file);
     }
     if (options.replicas !== undefined) args.push('--replicas', String(options.replicas));
+    if (options.timeoutSeconds !== undefined) args.push('--timeout', String(options.timeoutSeconds));
     const r = await c.moco(args);
     await c.trackPids();
-    if (r.code !== 0) throw new Error(`moco up failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    if (r.code !== 0) {
+      await c.destroy();
+      throw new Error(`moco up failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    }
     return c;
   }
 
@@ -105,6 +112,7 @@ export class LocalCluster {
     const st = JSON.parse(r.stdout) as StatusJson;
     for (const i of st.instances) for (const p of Object.values(i.pids)) if (p) allPids.add(p);
     if (st.coordinator.pid) allPids.add(st.coordinator.pid);
+    if (st.endpoints.pid) allPids.add(st.endpoints.pid);
     return st;
   }
 
