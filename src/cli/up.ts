@@ -233,9 +233,9 @@ export function printSummary(cd: ClusterDir, st: StatusJson, io: Io): void {
 cluster ${st.namespace}/${st.name} is available (${st.status.state}): ${st.replicas} instance${st.replicas === 1 ? '' : 's'}, primary is instance ${st.status.currentPrimaryIndex}
   primary endpoint (read-write): ${st.endpoints.primary}
   replica endpoint (read-only):  ${st.endpoints.replica}
-  connect:  moco mysql${d} -u moco-writable ${st.name}
-       or:  mysql -h 127.0.0.1 -P ${st.endpoints.primary?.split(':')[1]} -u moco-writable -p"$(moco credential${d} -u moco-writable ${st.name})"
-  status:   moco status${d} ${st.name}      stop: moco down${d} ${st.name}`);
+  connect:  npx moco mysql${d} -u moco-writable ${st.name}
+       or:  mysql -h 127.0.0.1 -P ${st.endpoints.primary?.split(':')[1]} -u moco-writable -p"$(npx moco credential${d} -u moco-writable ${st.name})"
+  status:   npx moco status${d} ${st.name}      stop: npx moco down${d} ${st.name}`);
 }
 
 async function followUntilSignal(cd: ClusterDir, io: Io): Promise<void> {
