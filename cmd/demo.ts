@@ -3,20 +3,18 @@
  * instance is (init, supervisor, agent, then ConfigurePrimary and SetWritable over mTLS gRPC). Runs until
  * Ctrl-C, then stops both cleanly. State lives in --dir, so a second run reuses the same data.
  */
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AgentDaemon } from '../src/agent/daemon.ts';
 import { initDataDir } from '../src/agent/init.ts';
 import { createAgentMetrics } from '../src/agent/metrics.ts';
-import { findMysqld, requireMysqld } from '../src/agent/mysqld.ts';
+import { requireMysqld } from '../src/agent/mysqld.ts';
+import { stdio } from '../src/cli/common.ts';
+import { ensureMysqld } from '../src/cli/up.ts';
 import { AgentClient } from '../src/shared/agent-client.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { MysqldSupervisor } from '../src/platform/local/supervisor.ts';
 import { ensureClusterPki, ensurePasswords, instanceLayout, writeInstanceConfig } from '../src/platform/local/instance.ts';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function runDemo(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -31,10 +29,7 @@ export async function runDemo(argv: string[]): Promise<void> {
     process.stdout.write(`${s}\n`);
   };
 
-  if (!findMysqld()) {
-    say('no mysqld found; installing MariaDB...');
-    execFileSync('bash', [path.join(root, 'scripts/ensure-mysqld.sh')], { stdio: 'inherit' });
-  }
+  ensureMysqld(stdio);
   const install = requireMysqld();
   say(`using ${install.flavor} ${install.version} (${install.mysqld}); state in ${dir}`);
   const layout = instanceLayout(path.join(dir, '0'));

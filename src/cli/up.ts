@@ -1,13 +1,13 @@
 /** `moco up` and `moco down`: create, resume, change and stop a local cluster. */
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { findMysqld } from '../agent/mysqld.ts';
 import { checkUpdate, defaultManifest, ManifestError, parseManifest } from '../cluster/manifest.ts';
 import type { ClusterSpec, LoadedManifest } from '../cluster/spec.ts';
 import { conditionTrue } from '../coordinator/status.ts';
+import { freePort } from '../shared/net.ts';
 import { projectRoot } from '../shared/paths.ts';
 import { ensureClusterPki, ensurePasswords } from '../platform/local/instance.ts';
 import {
@@ -16,29 +16,6 @@ import {
 import { ClusterDir, listClusters, type ClusterFile } from '../platform/local/state.ts';
 import { CliError, parseCommand, resolveCluster, stateDir, usageError, type Io } from './common.ts';
 import { clusterStatus, type StatusJson } from './status.ts';
-
-/** Ports this process handed out: the kernel may return a port from bind(0) again as soon as it was closed. */
-const handedOut = new Set<number>();
-
-/** A port nothing listens on now, never one this process returned before nor one in `exclude`. */
-export async function freePort(exclude: Iterable<number> = []): Promise<number> {
-  const taken = new Set(exclude);
-  for (let attempt = 0; ; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    if (!handedOut.has(port) && !taken.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
-    if (attempt >= 100) throw new CliError('cannot find a free TCP port on 127.0.0.1');
-  }
-}
 
 /** Every port a cluster already uses (its endpoints, coordinator and instances). */
 function clusterPorts(cluster: ClusterFile): number[] {

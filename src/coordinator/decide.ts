@@ -78,7 +78,7 @@ function executedText(s: InstanceStatus | null | undefined): string {
 }
 
 /** True when the replica's relay log may have been discarded (both threads stopped after receiving). */
-function receivedLost(s: InstanceStatus): boolean {
+export function receivedLost(s: InstanceStatus): boolean {
   const r = s.replica;
   return r !== null && (r.received?.text ?? '') !== '' && !r.receivedReliable;
 }

@@ -4,10 +4,9 @@
  * change that matters or ends (the push path that makes failure detection fast).
  */
 import type { ClusterSpec } from '../cluster/spec.ts';
-import { messageOf } from '../shared/errors.ts';
+import { messageOf, type MocoError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { InstanceStatus, StatusEvent } from '../shared/agent-client.ts';
-import type { MocoError } from '../shared/errors.ts';
 import { decide, type Decision, type DecideOptions } from './decide.ts';
 import type { ClusterMetrics } from './metrics.ts';
 import { failover, runSteps, switchover, DEFAULT_TIMINGS, type AgentApi, type Executor, type OperationTimings, type PlatformApi } from './operations.ts';

@@ -7,7 +7,7 @@ import type { Flavor } from '../gtid/index.ts';
 import { MocoError, messageOf } from '../shared/errors.ts';
 import { sleep } from '../shared/abort.ts';
 import type { InstanceStatus } from '../shared/agent-client.ts';
-import { chooseFailoverCandidate, failoverQuorum, type Step } from './decide.ts';
+import { chooseFailoverCandidate, failoverQuorum, receivedLost, type Step } from './decide.ts';
 import type { InstanceAddress, Observation, Role } from './types.ts';
 
 /** The agent RPCs the coordinator uses (AgentClient implements it; unit tests use a fake). */
@@ -165,8 +165,7 @@ export async function failover(ex: Executor, obs: Observation, errant: number[])
     const fresh = await Promise.all(reachable.filter((i) => !errant.includes(i.index))
       .map(async (i) => ({ index: i.index, status: await ex.agents(i.index).getStatus() })));
     const flavor = fresh[0]?.status.flavor as Flavor | undefined;
-    const usable = fresh.filter((f) => f.status.replica && (f.status.executed?.text ?? '') !== '' &&
-      !((f.status.replica.received?.text ?? '') !== '' && !f.status.replica.receivedReliable));
+    const usable = fresh.filter((f) => f.status.replica && (f.status.executed?.text ?? '') !== '' && !receivedLost(f.status));
     const needed = failoverQuorum(obs.spec.replicas, obs.status.semiSyncAcks);
     if (!flavor || usable.length < needed) {
       throw new MocoError('FAILED_PRECONDITION', `only ${usable.length} of the ${needed} replicas needed can be observed after the fence`);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import type { StatusJson } from '../../src/cli/status.ts';
+import { waitFor } from '../helpers/harness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const mocoBin = path.join(root, 'bin', 'moco.js');
@@ -59,20 +60,7 @@ function spawnMoco(argv: string[], timeoutMs: number): Promise<RunResult> {
   });
 }
 
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+export { waitFor };
 
 export class LocalCluster {
   private constructor(readonly dir: string, readonly name: string) {}

@@ -4,7 +4,7 @@
  * a free port. Everything started is stopped by PID, also when a test fails or the runner exits.
  */
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
+import { freePort } from '../../src/shared/net.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { requireMysqld, type MysqldInstall } from '../../src/agent/mysqld.ts';
@@ -36,16 +36,7 @@ export function testLogger(): Logger {
   return process.env.MOCO_TEST_LOG ? createLogger({ name: 'test', level: process.env.MOCO_TEST_LOG }) : silentLogger();
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface TestCluster {
   base: string;
@@ -135,16 +126,21 @@ export async function createTestCluster(name = 'test'): Promise<TestCluster> {
   return cluster;
 }
 
-/** Polls `check` every 100 ms until it returns true; throws after `timeoutMs` naming what was awaited. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+/**
+ * Polls `check` every 100 ms until it returns a truthy value, and returns that value; throws after `timeoutMs`
+ * naming what was awaited (and the last error `check` threw).
+ */
+export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
   for (;;) {
     try {
-      if (await check()) return;
-    } catch {
-      // keep waiting
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      lastErr = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

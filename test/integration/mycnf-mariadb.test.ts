@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../../src/shared/net.ts';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateMyCnf, type MyCnfInput, type Profile } from '../../src/agent/mycnf.ts';
@@ -28,14 +28,6 @@ function binary(name: string): string {
   throw new Error(`${name} not found on PATH or in /usr/sbin: install MariaDB 10.11 (mariadb-server, mariadb-client)`);
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  assert.ok(address !== null && typeof address === 'object');
-  return address.port;
-}
 
 const dirs: string[] = [];
 const children = new Set<ChildProcess>();

@@ -6,6 +6,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
+import { probeReady } from '../../shared/net.ts';
 import { AgentClient } from '../../shared/agent-client.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { ClusterManager, type ManagerPlatform } from '../../coordinator/manager.ts';
@@ -15,15 +16,9 @@ import { ensureClusterPki } from './instance.ts';
 import { readRoles, writeRoles } from './roles.ts';
 import { ClusterDir, writePid, type ClusterFile } from './state.ts';
 
-export async function readiness(httpPort: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port: httpPort, path: '/readyz', timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-  });
+/** The agent's readiness (GET /readyz); false when it does not answer within `timeoutMs`. */
+export function readiness(httpPort: number, timeoutMs = 500): Promise<boolean> {
+  return probeReady(httpPort, timeoutMs).result;
 }
 
 export interface CoordinatorHandle {

@@ -7,10 +7,11 @@
  * first, so nothing is read from it) until one appears or connectHoldMs passes.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { readRoles, writeJsonAtomic, type RoleEntry } from './roles.ts';
+import { probeReady } from '../../shared/net.ts';
+import { readRoles, type RoleEntry } from './roles.ts';
+import { writeJsonAtomic } from './state.ts';
 
 export interface EndpointsOptions {
   rolesFile: string;
@@ -43,7 +44,7 @@ export class EndpointsProxy {
   private rolesProblem: string | undefined;
   private readonly ready = new Map<number, { httpPort: number; ok: boolean }>();
   private readonly probing = new Set<number>();
-  private readonly requests = new Set<http.ClientRequest>();
+  private readonly probes = new Set<() => void>();
   private readonly conns = new Set<Conn>();
   private readonly waiters = new Set<Waiter>();
   private rr = 0;
@@ -105,7 +106,7 @@ export class EndpointsProxy {
     clearInterval(this.probeTimer);
     this.watcher?.close();
     this.watcher = undefined;
-    for (const r of this.requests) r.destroy();
+    for (const cancel of this.probes) cancel();
     for (const w of this.waiters) {
       clearTimeout(w.timer);
       w.client.destroy();
@@ -254,25 +255,18 @@ export class EndpointsProxy {
   private probe(e: RoleEntry): void {
     if (this.stopped || this.probing.has(e.index)) return;
     this.probing.add(e.index);
-    let done = false;
-    const finish = (ok: boolean) => {
-      if (done) return;
-      done = true;
+    const probe = probeReady(e.httpPort, this.interval * 2);
+    this.probes.add(probe.cancel);
+    void probe.result.then((ok) => {
       this.probing.delete(e.index);
-      this.requests.delete(req);
+      this.probes.delete(probe.cancel);
       if (this.stopped || !this.roles.some((x) => x.index === e.index && x.httpPort === e.httpPort)) return;
       const prev = this.ready.get(e.index);
       this.ready.set(e.index, { httpPort: e.httpPort, ok });
       if (prev?.ok === ok && prev.httpPort === e.httpPort) return;
       this.log.info({ index: e.index, ready: ok }, 'readiness changed');
       this.drain();
-    };
-    const req = http.get({ host: '127.0.0.1', port: e.httpPort, path: '/readyz', agent: false, timeout: this.interval * 2 }, (res) => {
-      res.resume();
-      finish(res.statusCode === 200);
     });
-    req.on('timeout', () => req.destroy()).on('error', () => finish(false)).on('close', () => finish(false));
-    this.requests.add(req);
   }
 }
 

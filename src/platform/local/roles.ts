@@ -3,6 +3,7 @@
  * the endpoints process routes by them (and by each agent's readiness). Written atomically (temp file + rename).
  */
 import { promises as fs } from 'node:fs';
+import { writeJsonAtomic } from './state.ts';
 
 export type Role = 'primary' | 'replica' | '';
 
@@ -31,11 +32,6 @@ export async function readRoles(file: string): Promise<RolesFile | undefined> {
   }
 }
 
-export async function writeJsonAtomic(file: string, value: unknown, mode = 0o644): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode });
-  await fs.rename(tmp, file);
-}
 
 export async function writeRoles(file: string, instances: RoleEntry[]): Promise<RolesFile> {
   const prev = await readRoles(file).catch(() => undefined);

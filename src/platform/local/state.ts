@@ -19,7 +19,6 @@ import path from 'node:path';
 import type { ClusterSpec } from '../../cluster/spec.ts';
 import type { ClusterStatus } from '../../coordinator/types.ts';
 import { instanceLayout, type InstanceLayout } from './instance.ts';
-import { writeJsonAtomic } from './roles.ts';
 
 export interface InstancePorts {
   index: number;
@@ -141,6 +140,13 @@ export async function readJsonOptional<T>(file: string): Promise<T | undefined> 
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/** Writes JSON through a temporary file and a rename, so readers never see half a file. */
+export async function writeJsonAtomic(file: string, value: unknown, mode = 0o644): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode });
+  await fs.rename(tmp, file);
 }
 
 export async function writePid(file: string, pid = process.pid): Promise<void> {
