@@ -50,7 +50,7 @@ export interface DecideOptions {
   applyWaitMs?: number;
 }
 
-export function waitCountFor(replicas: number): number {
+function waitCountFor(replicas: number): number {
   return Math.floor(replicas / 2);
 }
 

@@ -63,8 +63,6 @@ export class ClusterManager {
   private readonly watches = new Map<number, WatchEntry>();
   private primaryLostAt: number | undefined;
   private unavailable: Unavailability | undefined;
-  /** The last decision (for tests and logs). */
-  lastDecision: Decision | undefined;
 
   constructor(private readonly o: ManagerOptions) {}
 
@@ -129,7 +127,6 @@ export class ClusterManager {
       }
       const obs = await this.observe(spec);
       const d = decide(obs, this.o.decide);
-      this.lastDecision = d;
       if (d.state !== this.status.state) log.info({ state: d.state, primary: d.primary, why: d.message }, 'cluster state');
       await this.saveStatus(statusAfter(this.status, d, new Date(), !!ann.reconciliationStopped));
       metrics.available.set(d.state === 'Healthy' || d.state === 'Degraded' ? 1 : 0);
