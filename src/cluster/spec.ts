@@ -1,8 +1,10 @@
 /**
  * The normalized desired state of one cluster, as read from a `MySQLCluster` manifest (and the ConfigMap and
  * BackupPolicy documents beside it). Everything the coordinator and the local platform need; Kubernetes-only
- * fields stay in the raw document.
+ * fields stay in the raw document. It is JSON-serializable (written to the state directory's spec.json).
  */
+import type { BackupPolicySpec, RestoreSpec } from '../backup/policy.ts';
+
 export interface ClusterSpec {
   name: string;
   namespace: string;
@@ -19,8 +21,13 @@ export interface ClusterSpec {
   startupWaitSeconds: number;
   replicationSourceSecretName?: string;
   backupPolicyName?: string;
-  /** `spec.restore`, kept as written (validated by the backup code). */
-  restore?: Record<string, unknown>;
+  /**
+   * The BackupPolicy named by backupPolicyName (it must be in the same file), normalized. Its
+   * `jobConfig.env` holds resolved Secret values.
+   */
+  backupPolicy?: BackupPolicySpec;
+  /** `spec.restore`, normalized (restorePoint in UTC whole seconds; env resolved). Immutable after creation. */
+  restore?: RestoreSpec;
   mysqlConfigMapName?: string;
   /** mysqld options from the ConfigMap named by mysqlConfigMapName (its `data`). */
   mycnf: Record<string, string>;

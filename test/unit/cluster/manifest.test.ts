@@ -10,6 +10,7 @@ import {
   parseManifest,
   parseQuantityBytes,
 } from '../../../src/cluster/manifest.ts';
+import type { RestoreSpec } from '../../../src/backup/policy.ts';
 import type { ClusterSpec } from '../../../src/cluster/spec.ts';
 import { hasCode } from '../../../src/shared/errors.ts';
 
@@ -21,10 +22,12 @@ const fixture = (name: string): string => readFileSync(new URL(name, FIXTURES), 
 /**
  * The seed document's examples are copied verbatim into fixtures/ (the seed text lost its indentation; it is
  * restored as in upstream docs/usage.md). Most are excerpts that elide the rest of the cluster with "...". To load
- * one, its fields are laid over the default manifest; an indented "..." line (a YAML error as written) is dropped.
+ * one, its fields are laid over the default manifest (a BackupPolicy excerpt over the seed's full daily policy,
+ * seed-07, which the excerpt's "..." refers to); an indented "..." line (a YAML error as written) is dropped.
  */
 function complete(text: string): string {
   const base = YAML.parse(defaultManifest({})) as Obj;
+  const basePolicy = YAML.parse(fixture('seed-07-backup-policy-daily.yaml')) as Obj;
   const merge = (a: unknown, b: unknown): unknown => {
     if (b === null || b === undefined) return a;
     if (typeof a !== 'object' || a === null || Array.isArray(a) || typeof b !== 'object' || Array.isArray(b)) return b;
@@ -35,7 +38,7 @@ function complete(text: string): string {
   return YAML.parseAllDocuments(text.replace(/^[ \t]+\.\.\.[ \t]*$/gm, ''))
     .map((d) => d.toJS() as Obj | null)
     .filter((d): d is Obj => d !== null)
-    .map((d) => YAML.stringify(d.kind === 'MySQLCluster' ? merge(base, d) : d))
+    .map((d) => YAML.stringify(({ MySQLCluster: merge(base, d), BackupPolicy: merge(basePolicy, d) } as Obj)[d.kind as string] ?? d))
     .join('---\n');
 }
 
@@ -105,25 +108,64 @@ describe('seed examples', () => {
     assert.ok(has(m.notApplyingLocally, 'spec.primaryServiceTemplate: '));
   });
 
-  it('the daily BackupPolicy is kept as written beside a cluster referencing it', () => {
+  it('the daily BackupPolicy beside a cluster referencing it: kept as written and normalized', () => {
     const policy = seed('seed-07-backup-policy-daily.yaml');
     const m = parseManifest(`${policy}---\n${complete(seed('seed-08-backup-policy-name.yaml'))}`);
     assert.equal(m.spec.backupPolicyName, 'daily');
     assert.deepEqual(m.backupPolicy, YAML.parse(policy));
+    assert.deepEqual(m.spec.backupPolicy, {
+      name: 'daily',
+      schedule: '@daily',
+      concurrencyPolicy: 'Allow',
+      jobConfig: {
+        threads: 4,
+        bucketConfig: {
+          bucketName: 'moco', region: 'us-east-1', endpointURL: 'http://minio.default.svc:9000', usePathStyle: true,
+          backendType: 's3',
+        },
+        env: { AWS_ACCESS_KEY_ID: 'minioadmin', AWS_SECRET_ACCESS_KEY: 'minioadmin' },
+        serviceAccountName: 'backup-owner',
+      },
+    });
+    assert.ok(has(m.notApplyingLocally, 'BackupPolicy daily spec.jobConfig.serviceAccountName: there are no'));
+    assert.ok(has(m.notApplyingLocally, 'BackupPolicy daily spec.jobConfig.workVolume: the work directory is under'));
   });
 
-  it('the BackupPolicy taking its bucket from a ConfigMap loads; that ConfigMap is not mysqld config', () => {
+  it('the BackupPolicy excerpt taking its bucket from a ConfigMap: the elided fields are named, then it loads', () => {
     const policy = seed('seed-09-backup-policy-bucket-from-env.yaml');
-    const m = parseManifest(`${policy}---\n${complete(fixture('seed-08-backup-policy-name.yaml'))}`);
+    const cluster = complete(fixture('seed-08-backup-policy-name.yaml'));
+    refuses(`${policy}---\n${cluster}`,
+      'BackupPolicy daily spec.schedule: is required but missing; add it',
+      'BackupPolicy daily spec.jobConfig.serviceAccountName: is required but missing; add it',
+      'BackupPolicy daily spec.jobConfig.workVolume: is required but missing; add one such as');
+    const m = parseManifest(`${complete(policy)}---\n${cluster}`);
     assert.equal((m.backupPolicy?.metadata as Obj).name, 'daily');
-    assert.deepEqual([m.configMap, m.spec.mycnf], [undefined, {}]);
+    assert.equal(m.spec.backupPolicy?.jobConfig.bucketConfig.bucketName, 'moco', 'from the ConfigMap via envFrom');
+    assert.equal(m.spec.backupPolicy?.jobConfig.env.BUCKET_NAME, 'moco');
+    assert.deepEqual([m.configMap, m.spec.mycnf], [undefined, {}], 'that ConfigMap is not mysqld config');
   });
 
-  it('the restore example keeps spec.restore as written', () => {
+  it('the restore example: spec.restore normalized, its environment resolved', () => {
     const text = seed('seed-11-restore.yaml');
     const m = parseManifest(complete(text));
-    assert.deepEqual(m.spec.restore, (YAML.parse(text) as Doc).spec.restore);
+    const written = (YAML.parse(text) as Doc).spec.restore as Obj;
+    assert.deepEqual(m.spec.restore, {
+      sourceName: 'source',
+      sourceNamespace: 'backup',
+      restorePoint: '2021-05-26T12:34:56Z',
+      jobConfig: {
+        threads: 4,
+        bucketConfig: {
+          bucketName: 'moco', region: 'us-east-1', endpointURL: 'http://minio.default.svc:9000', usePathStyle: true,
+          backendType: 's3',
+        },
+        env: { AWS_ACCESS_KEY_ID: 'minioadmin', AWS_SECRET_ACCESS_KEY: 'minioadmin' },
+        serviceAccountName: 'backup-owner',
+      },
+    });
+    assert.deepEqual((m.cluster.spec as Obj).restore, written, 'the document stays as written');
     assert.equal(m.spec.name, 'target');
+    assert.ok(has(m.notApplyingLocally, 'spec.restore.jobConfig.workVolume: '));
   });
 
   it('the maxDelaySeconds, collectors and replicas excerpts load', () => {
@@ -150,7 +192,8 @@ describe('seed examples', () => {
 
   it('an excerpt as written is not a whole cluster', () => {
     const excerpt = fixture('seed-08-backup-policy-name.yaml');
-    refuses(excerpt, 'spec.podTemplate: is required', 'spec.volumeClaimTemplates: is required');
+    refuses(excerpt, 'spec.podTemplate: is required', 'spec.volumeClaimTemplates: is required',
+      'spec.backupPolicyName: BackupPolicy "daily" is not in this file; add it as another document after "---"');
   });
 
   it('every fixture is covered', () => {
@@ -191,8 +234,12 @@ describe('parseManifest refuses', () => {
     sourceName: 's',
     sourceNamespace: 'ns',
     restorePoint: '2021-05-26T12:34:56Z',
-    jobConfig: { bucketConfig: { bucketName: 'b' } },
+    jobConfig: { serviceAccountName: 'sa', workVolume: { emptyDir: {} }, bucketConfig: { bucketName: 'b' } },
   };
+  const policyDoc = (name: string, bucketConfig: Obj = { bucketName: 'b' }) => `---\n${YAML.stringify({
+    apiVersion: API, kind: 'BackupPolicy', metadata: { name },
+    spec: { schedule: '@daily', jobConfig: { serviceAccountName: 'sa', workVolume: {}, bucketConfig } },
+  })}`;
   const long = 'a'.repeat(41);
   const API = 'moco.cybozu.com/v1beta2';
   const doc = (kind: string, rest: string) => `---\napiVersion: ${kind}\n${rest}\n`;
@@ -214,7 +261,7 @@ describe('parseManifest refuses', () => {
     ],
     [
       'a misspelled field in bucketConfig',
-      withSpec({ restore: { ...restore, jobConfig: { bucketConfig: { bucketname: 'b' } } } }),
+      withSpec({ restore: { ...restore, jobConfig: { ...restore.jobConfig, bucketConfig: { bucketname: 'b' } } } }),
       'spec.restore.jobConfig.bucketConfig.bucketname: unknown field; did you mean "bucketName"?',
       'spec.restore.jobConfig.bucketConfig.bucketName: is required but missing',
     ],
@@ -298,7 +345,57 @@ describe('parseManifest refuses', () => {
     [
       'a bad log rotation schedule',
       withSpec({ logRotationSchedule: '61 * * * *' }),
-      'spec.logRotationSchedule: "61 * * * *" is not a cron schedule; use 5 fields such as',
+      'spec.logRotationSchedule: "61 * * * *" is not a cron schedule: the minute field "61": 61 is above the ' +
+      'maximum 59; use 0-59, for example "*/15 * * * *"',
+    ],
+    [
+      'a backupPolicyName whose BackupPolicy is not in the file',
+      withSpec({ backupPolicyName: 'daily' }),
+      'spec.backupPolicyName: BackupPolicy "daily" is not in this file; add it as another document after "---" ' +
+      '(apiVersion: moco.cybozu.com/v1beta2, kind: BackupPolicy, metadata.name: daily), or remove the field',
+    ],
+    [
+      'a BackupPolicy that no backupPolicyName refers to',
+      defaultManifest({}) + policyDoc('daily'),
+      'spec.backupPolicyName: is not set, so BackupPolicy "daily" in this file is not used; set ' +
+      'spec.backupPolicyName: daily, or remove the BackupPolicy document',
+    ],
+    [
+      'a BackupPolicy that breaks a CRD rule',
+      withSpec({ backupPolicyName: 'daily' }) + policyDoc('daily', { bucketName: 'b', backendType: 'gcs' }),
+      'BackupPolicy daily spec.jobConfig.bucketConfig.backendType: backendType gcs is not supported by this ' +
+      'version; use s3 (any S3-compatible store) or file',
+    ],
+    [
+      'a BackupPolicy Secret that is not in the file',
+      withSpec({ backupPolicyName: 'daily' }) + policyDoc('daily', { bucketName: '$(BUCKET)' }).replace('jobConfig:',
+        'jobConfig:\n    envFrom: [{secretRef: {name: bucket}}]'),
+      'BackupPolicy daily spec.jobConfig.envFrom[0].secretRef.name: Secret "bucket" is not in this file; add it as ' +
+      'another document after "---"',
+      'BackupPolicy daily spec.jobConfig.bucketConfig.bucketName: $(BUCKET) is not defined; define BUCKET in ' +
+      'jobConfig.env or jobConfig.envFrom, or write the bucket name itself',
+    ],
+    [
+      'a restore of one schema or selected users',
+      withSpec({ restore: { ...restore, schema: 'app', users: 'app@%' } }),
+      'spec.restore.schema: restoring one schema is not supported yet (backups are physical copies of the whole ' +
+      'instance); remove it to restore everything',
+      'spec.restore.users: restoring selected users is not supported yet (backups are physical copies of the whole ' +
+      'instance); remove it to restore every user',
+    ],
+    [
+      'a restore jobConfig without the fields the CRD requires',
+      withSpec({ restore: { ...restore, jobConfig: { bucketConfig: { bucketName: 'b' } } } }),
+      'spec.restore.jobConfig.serviceAccountName: is required but missing; add it',
+      'spec.restore.jobConfig.workVolume: is required but missing; add one such as "workVolume: {emptyDir: {}}"',
+    ],
+    [
+      'a restore whose Secret key is missing',
+      withSpec({ restore: { ...restore, jobConfig: { ...restore.jobConfig, env: [
+        { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3', key: 'id' } } }] } } }) +
+        '---\napiVersion: v1\nkind: Secret\nmetadata: {name: s3}\nstringData: {key: x}\n',
+      'spec.restore.jobConfig.env[0].valueFrom.secretKeyRef.key: Secret "s3" has no key "id"; add it under ' +
+      'stringData (or base64 under data), or set optional: true',
     ],
     ['broken YAML', 'kind: MySQLCluster\nspec:\n  replicas: [3\n', 'document 1: invalid YAML: '],
   ];
@@ -342,6 +439,27 @@ describe('parseManifest reads', () => {
     );
   });
 
+  it('spec.restore with the file backend, a Secret of the same file and an offset restore point', () => {
+    const restore = {
+      sourceName: 'src', sourceNamespace: 'ns', restorePoint: '2021-05-27T02:04:56.5+09:30',
+      jobConfig: {
+        serviceAccountName: 'sa', workVolume: { emptyDir: {} }, threads: 2,
+        envFrom: [{ secretRef: { name: 'paths' }, prefix: 'P_' }],
+        bucketConfig: { bucketName: '$(P_DIR)/moco', backendType: 'file' },
+      },
+    };
+    const secret = YAML.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'paths' },
+      data: { DIR: Buffer.from('/srv').toString('base64') } });
+    const m = parseManifest(`${withSpec({ restore })}---\n${secret}`);
+    assert.deepEqual(m.spec.restore, {
+      sourceName: 'src', sourceNamespace: 'ns', restorePoint: '2021-05-26T16:34:56Z',
+      jobConfig: {
+        threads: 2, bucketConfig: { bucketName: '/srv/moco', usePathStyle: false, backendType: 'file' },
+        env: { P_DIR: '/srv' }, serviceAccountName: 'sa',
+      },
+    });
+  });
+
   it('cron schedules as robfig/cron does', () => {
     for (const s of ['*/5 * * * *', '0 3 * JAN-MAR mon', '@daily', '@every 1h30m', 'CRON_TZ=Asia/Tokyo 0 0 1 * ?']) {
       assert.doesNotThrow(() => parseManifest(withSpec({ logRotationSchedule: s })), s);
@@ -367,7 +485,11 @@ describe('parseManifest reads', () => {
 
 describe('checkUpdate', () => {
   const base = parseManifest(defaultManifest({})).spec;
-  const restore = { sourceName: 's', sourceNamespace: 'ns', restorePoint: '2021-05-26T12:34:56Z' };
+  const restore: RestoreSpec = {
+    sourceName: 's', sourceNamespace: 'ns', restorePoint: '2021-05-26T12:34:56Z',
+    jobConfig: { threads: 4, env: { AWS_SECRET_ACCESS_KEY: 'a' }, bucketConfig: {
+      bucketName: 'b', usePathStyle: false, backendType: 's3' } },
+  };
   const update = (prev: Partial<ClusterSpec>, next: Partial<ClusterSpec>) => () =>
     checkUpdate({ ...base, ...prev }, { ...base, ...next });
 
@@ -380,9 +502,26 @@ describe('checkUpdate', () => {
       e instanceof ManifestError && e.message.startsWith('spec.replicas: cannot shrink from 5 to 3; MOCO never'));
   });
   it('refuses adding, removing or changing restore', () => {
-    for (const [a, b] of [[undefined, restore], [restore, undefined], [restore, { ...restore, sourceName: 't' }]]) {
+    const bucket = { ...restore.jobConfig, bucketConfig: { ...restore.jobConfig.bucketConfig, bucketName: 'c' } };
+    for (const [a, b] of [
+      [undefined, restore], [restore, undefined], [restore, { ...restore, sourceName: 't' }],
+      [restore, { ...restore, restorePoint: '2021-05-26T12:34:57Z' }], [restore, { ...restore, jobConfig: bucket }],
+    ]) {
       assert.throws(update({ restore: a }, { restore: b }), /spec\.restore: cannot be added, removed or changed/);
     }
+  });
+  it('allows new credentials in the Secret a restore refers to (the written spec.restore is unchanged)', () => {
+    const rotated = { ...restore, jobConfig: { ...restore.jobConfig, env: { AWS_SECRET_ACCESS_KEY: 'b' } } };
+    assert.doesNotThrow(update({ restore }, { restore: rotated }));
+  });
+  it('allows changing, adding and removing the BackupPolicy', () => {
+    const policy = parseManifest(`${withSpec({ backupPolicyName: 'daily' })}---\n${fixture('seed-07-backup-policy-daily.yaml')}`)
+      .spec.backupPolicy;
+    assert.ok(policy);
+    const hourly = { ...policy, schedule: '@hourly' };
+    assert.doesNotThrow(update({ backupPolicyName: 'daily', backupPolicy: policy }, { backupPolicyName: 'daily', backupPolicy: hourly }));
+    assert.doesNotThrow(update({}, { backupPolicyName: 'daily', backupPolicy: policy }));
+    assert.doesNotThrow(update({ backupPolicyName: 'daily', backupPolicy: policy }, {}));
   });
   it('allows clearing replicationSourceSecretName but not setting or changing it', () => {
     assert.doesNotThrow(update({ replicationSourceSecretName: 'donor' }, {}));

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import {
   chooseFailoverCandidate, decide, failoverQuorum, positionOf, type Decision, type Step,
 } from '../../../src/coordinator/decide.ts';
+import type { RestoreSpec } from '../../../src/backup/policy.ts';
 import { formatGtid } from '../../../src/gtid/index.ts';
 import type { ClusterState, InstanceView, Observation } from '../../../src/coordinator/types.ts';
 import {
@@ -15,6 +16,11 @@ const U0 = uuidOf(0);
 const G3 = mysqlGtid(0, 3);
 const G4 = mysqlGtid(0, 4);
 const ERRANT = `${G3},${FOREIGN_UUID}:1`;
+/** A spec.restore; decide only looks at whether one is set. */
+const RESTORE: RestoreSpec = {
+  sourceName: 'x', sourceNamespace: 'default', restorePoint: '2024-01-01T00:00:00Z',
+  jobConfig: { threads: 4, env: {}, bucketConfig: { bucketName: 'b', usePathStyle: false, backendType: 'file' } },
+};
 
 /** Replica i of primary 0 in the seed's failure cases: the primary is gone, so the receiver is reconnecting. */
 function orphan(i: number, o: Parameters<typeof replicaOfStatus>[2] = {}): ReturnType<typeof replicaOfStatus> {
@@ -114,10 +120,10 @@ const seedTable: Case[] = [
     name: 'cloned-primary-failing', state: 'Lost',
     obs: () => observation([view(0, null, { ready: false })], { spec: { replicationSourceSecretName: 'source' }, status: { cloned: true } }),
   },
-  { name: 'restoring', state: 'Restoring', obs: () => observation(healthy3(), { spec: { restore: { sourceName: 'x' } } }) },
+  { name: 'restoring', state: 'Restoring', obs: () => observation(healthy3(), { spec: { restore: RESTORE } }) },
   {
     name: 'restored', state: 'Healthy',
-    obs: () => observation(healthy3(), { spec: { restore: { sourceName: 'x' } }, status: { restoredTime: '2024-01-01T00:00:00Z' } }),
+    obs: () => observation(healthy3(), { spec: { restore: RESTORE }, status: { restoredTime: '2024-01-01T00:00:00Z' } }),
   },
   {
     name: 'degraded3-replica-not-ready', state: 'Degraded',

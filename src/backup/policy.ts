@@ -1,0 +1,286 @@
+/**
+ * BackupPolicy documents and `MySQLCluster.spec.restore`, validated with the CRD rules (moco.cybozu.com/v1beta2)
+ * and normalized for a local run: defaults applied, the job environment resolved from the Secrets and ConfigMaps of
+ * the same file, `$(VAR)` expanded in the bucket settings. Kubernetes-only fields stay required where the CRD
+ * requires them (so the manifest still applies on Kubernetes) and are reported as not applying locally.
+ */
+import {
+  Checker, given, isObj, ManifestError, notApplyingInto, type NotApplying, type Obj, words,
+} from '../cluster/checker.ts';
+import { messageOf } from '../shared/errors.ts';
+import { parseSchedule } from './cron.ts';
+import { EnvSources, expandVars, resolveEnv } from './policy-env.ts';
+
+export { bucketTarget, defaultBackupTarget } from './policy-target.ts';
+export { EnvSources, expandVars, resolveEnv } from './policy-env.ts';
+
+/** `bucketConfig.backendType`: `file` is the local embedded store; gcs and azure are not supported locally. */
+export type BackendTypeName = 's3' | 'file' | 'gcs' | 'azure';
+
+/** A `bucketConfig` with defaults applied and `$(VAR)` expanded from the job environment. */
+export interface BucketConfigSpec {
+  /** S3: the bucket. file: a directory, relative to the state directory unless absolute. */
+  bucketName: string;
+  region?: string;
+  /** http:// or https:// URL of an S3-compatible endpoint. */
+  endpointURL?: string;
+  /** Default false. */
+  usePathStyle: boolean;
+  /** Default s3. */
+  backendType: BackendTypeName;
+  /** Path of an extra PEM CA bundle (S3 only), relative to the state directory unless absolute. */
+  caCert?: string;
+}
+
+/** A `jobConfig` as used locally. */
+export interface JobConfigSpec {
+  /** Parallelism of the dump and compression; default 4, at least 1. */
+  threads: number;
+  bucketConfig: BucketConfigSpec;
+  /**
+   * The resolved container environment (envFrom, then env; Secret values decoded). It may hold credentials
+   * (AWS_SECRET_ACCESS_KEY): never log it.
+   */
+  env: Record<string, string>;
+  /** Kept for the manifest's sake; there are no ServiceAccounts locally. */
+  serviceAccountName?: string;
+}
+
+/** A BackupPolicy's `spec` plus its name. */
+export interface BackupPolicySpec {
+  name: string;
+  /** A cron schedule accepted by {@link parseSchedule} (UTC). */
+  schedule: string;
+  /** Only UTC or Etc/UTC are accepted locally. */
+  timeZone?: string;
+  /** What to do when a backup is due while the previous one still runs; default Allow. */
+  concurrencyPolicy: 'Allow' | 'Forbid' | 'Replace';
+  startingDeadlineSeconds?: number;
+  activeDeadlineSeconds?: number;
+  backoffLimit?: number;
+  successfulJobsHistoryLimit?: number;
+  failedJobsHistoryLimit?: number;
+  jobConfig: JobConfigSpec;
+}
+
+/** `MySQLCluster.spec.restore`, normalized. */
+export interface RestoreSpec {
+  sourceName: string;
+  sourceNamespace: string;
+  /** RFC 3339 in UTC with whole seconds, e.g. "2021-05-26T12:34:56Z" (fractions are truncated, as MOCO does). */
+  restorePoint: string;
+  schema?: string;
+  users?: string;
+  jobConfig: JobConfigSpec;
+}
+
+/** The apiVersion of BackupPolicy (and MySQLCluster) documents. */
+export const API_VERSION = 'moco.cybozu.com/v1beta2';
+const POLICY_FIELDS = words(`schedule timeZone jobConfig startingDeadlineSeconds concurrencyPolicy
+  activeDeadlineSeconds backoffLimit successfulJobsHistoryLimit failedJobsHistoryLimit`);
+const METADATA_FIELDS = words(`name namespace labels annotations generateName uid resourceVersion generation
+  creationTimestamp deletionTimestamp deletionGracePeriodSeconds ownerReferences finalizers managedFields selfLink`);
+const RESTORE_FIELDS = words('sourceName sourceNamespace restorePoint jobConfig schema users');
+const JOB_FIELDS = words(`serviceAccountName bucketConfig workVolume threads cpu maxCpu memory maxMemory envFrom env
+  affinity volumes volumeMounts`);
+const BUCKET_FIELDS = words('bucketName region endpointURL usePathStyle backendType caCert');
+const BACKENDS = ['s3', 'file', 'gcs', 'azure'];
+const UTC = ['UTC', 'Etc/UTC'];
+const INT64 = Number.MAX_SAFE_INTEGER;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/**
+ * Validates a BackupPolicy document (already known to be kind BackupPolicy) into `c`; `sources` resolves its
+ * Secret and ConfigMap references, `na` receives the fields that do not apply locally. Returns undefined when
+ * a required part is missing (the problems say which).
+ */
+export function checkBackupPolicy(
+  c: Checker, doc: Obj, sources: EnvSources, na: NotApplying,
+): BackupPolicySpec | undefined {
+  const meta = c.obj(doc.metadata, 'BackupPolicy metadata', true) ?? {};
+  const name = c.str(meta.name, 'BackupPolicy metadata.name', true);
+  const at = name ? `BackupPolicy ${name}` : 'BackupPolicy';
+  c.keys(doc, at, ['apiVersion', 'kind', 'metadata', 'spec']);
+  c.keys(meta, `${at} metadata`, METADATA_FIELDS);
+  c.check(name && (name.length > 253 || !DNS_SUBDOMAIN.test(name)), `${at} metadata.name`,
+    `"${name}" is not a valid name; use at most 253 lower-case letters, digits, "-" and "."`);
+  const spec = c.obj(doc.spec, `${at} spec`, true);
+  if (!spec) return undefined;
+  const p = `${at} spec`;
+  c.keys(spec, p, POLICY_FIELDS);
+  const schedule = c.str(spec.schedule, `${p}.schedule`, true);
+  if (schedule) {
+    try {
+      parseSchedule(schedule);
+    } catch (err) {
+      c.add(`${p}.schedule`, messageOf(err));
+    }
+  }
+  const timeZone = c.str(spec.timeZone, `${p}.timeZone`);
+  c.check(timeZone && !UTC.includes(timeZone), `${p}.timeZone`,
+    `"${timeZone}": schedules run in UTC locally; remove timeZone or set it to UTC`);
+  c.check(timeZone && schedule?.includes('TZ'), `${p}.schedule`,
+    'cannot use both timeZone and a TZ= or CRON_TZ= prefix (Kubernetes refuses it); keep timeZone');
+  const concurrency = c.oneOf(spec.concurrencyPolicy, `${p}.concurrencyPolicy`, ['Allow', 'Forbid', 'Replace']);
+  const ints = {
+    startingDeadlineSeconds: c.int(spec.startingDeadlineSeconds, `${p}.startingDeadlineSeconds`, 0, INT64),
+    activeDeadlineSeconds: c.int(spec.activeDeadlineSeconds, `${p}.activeDeadlineSeconds`, 0, INT64),
+    backoffLimit: c.int(spec.backoffLimit, `${p}.backoffLimit`, 0),
+    successfulJobsHistoryLimit: c.int(spec.successfulJobsHistoryLimit, `${p}.successfulJobsHistoryLimit`, 0),
+    failedJobsHistoryLimit: c.int(spec.failedJobsHistoryLimit, `${p}.failedJobsHistoryLimit`, 0),
+  };
+  const job = c.obj(spec.jobConfig, `${p}.jobConfig`, true);
+  const jobConfig = job && checkJobConfig(c, job, `${p}.jobConfig`, sources, na);
+  if (!name || !schedule || !jobConfig) return undefined;
+  const result: BackupPolicySpec = {
+    name,
+    schedule,
+    concurrencyPolicy: (concurrency ?? 'Allow') as BackupPolicySpec['concurrencyPolicy'],
+    jobConfig,
+  };
+  if (timeZone) result.timeZone = timeZone;
+  for (const [key, v] of Object.entries(ints)) if (v !== undefined) result[key as keyof typeof ints] = v;
+  return result;
+}
+
+/**
+ * Validates `spec.restore` (at path "spec.restore") into `c`. `schema` and `users` are refused for now: a
+ * backup is a physical copy of the whole instance.
+ */
+export function checkRestore(c: Checker, restore: Obj, sources: EnvSources, na: NotApplying): RestoreSpec | undefined {
+  const at = 'spec.restore';
+  c.keys(restore, at, RESTORE_FIELDS);
+  const sourceName = c.str(restore.sourceName, `${at}.sourceName`, true);
+  const sourceNamespace = c.str(restore.sourceNamespace, `${at}.sourceNamespace`, true);
+  const point = c.str(restore.restorePoint, `${at}.restorePoint`, true);
+  const restorePoint = point === undefined ? undefined : normalizeRestorePoint(point);
+  c.check(point && !restorePoint, `${at}.restorePoint`,
+    `"${point}" is not an RFC 3339 time; use for example "2021-05-26T12:34:56Z"`);
+  // MOCO passes an empty schema/users as "everything", so "" is accepted as absent.
+  const schema = restore.schema === '' ? undefined : c.str(restore.schema, `${at}.schema`);
+  const users = restore.users === '' ? undefined : c.str(restore.users, `${at}.users`);
+  c.check(schema, `${at}.schema`, 'restoring one schema is not supported yet (backups are physical copies of the ' +
+    'whole instance); remove it to restore everything');
+  c.check(users, `${at}.users`, 'restoring selected users is not supported yet (backups are physical copies of ' +
+    'the whole instance); remove it to restore every user');
+  const job = c.obj(restore.jobConfig, `${at}.jobConfig`, true);
+  const jobConfig = job && checkJobConfig(c, job, `${at}.jobConfig`, sources, na);
+  if (!sourceName || !sourceNamespace || !restorePoint || !jobConfig) return undefined;
+  const result: RestoreSpec = { sourceName, sourceNamespace, restorePoint, jobConfig };
+  if (schema) result.schema = schema;
+  if (users) result.users = users;
+  return result;
+}
+
+/** Validates a `jobConfig` at `at`, resolves its environment and expands `$(VAR)` in its bucket settings. */
+export function checkJobConfig(
+  c: Checker, job: Obj, at: string, sources: EnvSources, na: NotApplying,
+): JobConfigSpec | undefined {
+  c.keys(job, at, JOB_FIELDS);
+  // Required by the CRD, so kept required: the same manifest must still apply on Kubernetes.
+  const serviceAccountName = c.str(job.serviceAccountName, `${at}.serviceAccountName`, true);
+  na(`${at}.serviceAccountName`, serviceAccountName,
+    'there are no ServiceAccounts locally; backup and restore jobs run as the agent');
+  if (c.required(job.workVolume, `${at}.workVolume`, 'add one such as "workVolume: {emptyDir: {}}"')) {
+    const why = 'the work directory is under the state directory locally';
+    na(`${at}.workVolume`, c.obj(job.workVolume, `${at}.workVolume`), why);
+  }
+  const threads = c.int(job.threads, `${at}.threads`, 1) ?? 4;
+  for (const key of ['cpu', 'maxCpu', 'memory', 'maxMemory']) {
+    na(`${at}.${key}`, job[key], 'backup jobs are not resource-limited locally');
+    c.quantity(job[key], `${at}.${key}`);
+  }
+  na(`${at}.affinity`, c.obj(job.affinity, `${at}.affinity`), 'Kubernetes scheduling does not apply locally');
+  for (const key of ['volumes', 'volumeMounts']) {
+    na(`${at}.${key}`, c.list(job[key], `${at}.${key}`), 'extra volumes are not mounted locally');
+  }
+  const env = resolveEnv(c, job, at, sources);
+  const bucket = c.obj(job.bucketConfig, `${at}.bucketConfig`, true);
+  const bucketConfig = bucket && checkBucket(c, bucket, `${at}.bucketConfig`, env, na);
+  if (!bucketConfig) return undefined;
+  const result: JobConfigSpec = { threads, bucketConfig, env };
+  if (serviceAccountName) result.serviceAccountName = serviceAccountName;
+  return result;
+}
+
+function checkBucket(c: Checker, bucket: Obj, at: string, env: Record<string, string>, na: NotApplying) {
+  c.keys(bucket, at, BUCKET_FIELDS);
+  const backendType = (c.str(bucket.backendType, `${at}.backendType`) ?? 's3') as BackendTypeName;
+  c.check(!BACKENDS.includes(backendType), `${at}.backendType`,
+    `"${backendType}" is not supported; use s3 (any S3-compatible store) or file`);
+  c.check(backendType === 'gcs' || backendType === 'azure', `${at}.backendType`,
+    `backendType ${backendType} is not supported by this version; use s3 (any S3-compatible store) or file`);
+  const usePathStyle = c.bool(bucket.usePathStyle, `${at}.usePathStyle`) ?? false;
+  // Kubernetes expands $(VAR) in container args, and MOCO passes every bucket setting as an argument.
+  const expand = (key: string, required = false): string | undefined => {
+    const raw = c.str(bucket[key], `${at}.${key}`, required);
+    if (raw === undefined) return undefined;
+    const { text, missing } = expandVars(raw, (n) => env[n]);
+    for (const name of missing) {
+      c.add(`${at}.${key}`, `$(${name}) is not defined; define ${name} in jobConfig.env or jobConfig.envFrom, ` +
+        `or write the ${key === 'bucketName' ? 'bucket name' : 'value'} itself`);
+    }
+    return text;
+  };
+  const bucketName = expand('bucketName', true);
+  const region = expand('region');
+  const endpointURL = expand('endpointURL');
+  const caCert = expand('caCert');
+  const url = typeof bucket.endpointURL === 'string' ? bucket.endpointURL : undefined;
+  c.check(url && !/^https?:\/\//.test(url), `${at}.endpointURL`, `"${url}" must start with http:// or https://`);
+  if (backendType === 'file') {
+    for (const [key, v] of Object.entries({ region, endpointURL, usePathStyle, caCert })) {
+      na(`${at}.${key}`, v, 'the file backend ignores it');
+    }
+  }
+  if (bucketName === undefined) return undefined;
+  const result: BucketConfigSpec = { bucketName, usePathStyle, backendType };
+  if (region) result.region = region;
+  if (endpointURL) result.endpointURL = endpointURL;
+  if (caCert) result.caCert = caCert;
+  return result;
+}
+
+const RFC3339 = /^(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:[Zz]|([+-])(\d\d):(\d\d))$/;
+type Numbers8 = [number, number, number, number, number, number, number, number];
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * An RFC 3339 time as UTC with whole seconds ("2021-05-26T21:34:56.7+09:00" → "2021-05-26T12:34:56Z"), or
+ * undefined when it is not one (fields are range-checked as Go's time.Parse does: no Feb 30, no 24:00).
+ */
+export function normalizeRestorePoint(text: string): string | undefined {
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  const sign = m[7];
+  const [y, mo, d, h, mi, s, oh, om] = [1, 2, 3, 4, 5, 6, 8, 9].map((i) => Number(m[i] ?? '0')) as Numbers8;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const days = (DAYS[mo - 1] ?? 0) + (mo === 2 && leap ? 1 : 0);
+  if (mo < 1 || mo > 12 || d < 1 || d > days || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return undefined;
+  const t = new Date(0);
+  t.setUTCFullYear(y, mo - 1, d);
+  t.setUTCHours(h, mi - (oh * 60 + om) * (sign === '-' ? -1 : 1), s, 0);
+  return t.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Validates one BackupPolicy on its own; `documents` are the other documents of its file (the Secrets and
+ * ConfigMaps it refers to). For tools and tests; `parseManifest` does the same inside a whole manifest.
+ * @throws ManifestError listing every problem.
+ */
+export function parseBackupPolicy(doc: unknown, documents: readonly Obj[] = []): {
+  spec: BackupPolicySpec;
+  notApplyingLocally: string[];
+} {
+  const c = new Checker();
+  const notApplyingLocally: string[] = [];
+  const policy = isObj(doc) ? doc : {};
+  c.check(!isObj(doc), 'BackupPolicy', 'expected a mapping (a BackupPolicy document)');
+  c.check(given(policy.kind) && policy.kind !== 'BackupPolicy', 'BackupPolicy kind', `${JSON.stringify(policy.kind)}` +
+    ' is not BackupPolicy; use kind: BackupPolicy');
+  c.check(policy.apiVersion !== API_VERSION, 'BackupPolicy apiVersion',
+    `${JSON.stringify(policy.apiVersion ?? null)} is not supported; use apiVersion: ${API_VERSION}`);
+  const spec = checkBackupPolicy(c, policy, new EnvSources(c, documents), notApplyingInto(notApplyingLocally));
+  if (c.problems.length > 0 || !spec) throw new ManifestError(c.problems);
+  return { spec, notApplyingLocally };
+}
