@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { CliError, stdio } from '../src/cli/common.ts';
 import { credential, mysqlClient, reinit, status, stopStart, switchover } from '../src/cli/ops.ts';
+import { backup } from '../src/cli/backup.ts';
 import { down, up } from '../src/cli/up.ts';
 import { messageOf } from '../src/shared/errors.ts';
 import { createLogger } from '../src/shared/logger.ts';
@@ -25,6 +26,8 @@ const USAGE = `usage: moco <command> [--dir DIR] ...    (DIR: default $MOCO_DIR 
   credential [-u USER] [--format plain|mycnf] NAME
   stop|start clustering|reconciliation NAME
   reinit NAME --index I                wipe that instance's data; it rejoins by clone
+  backup NAME [--timeout SECONDS]      take a backup now (BackupPolicy's bucket, else DIR/backups); waits,
+                                       prints what it stored; Ctrl-C cancels it
 `;
 
 function clusterDirOf(root: string | undefined): ClusterDir {
@@ -64,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
     case 'credential': return credential(rest, stdio);
     case 'stop': case 'start': return stopStart(command, rest, stdio);
     case 'reinit': return reinit(rest, stdio);
+    case 'backup': return backup(rest, stdio);
     case '_instance': case '_endpoints': case '_coordinator':
       await internal(command, rest);
       return -1;

@@ -19,6 +19,8 @@ if [ "$suite" = all ] || [ "$suite" = unit ]; then files+=(test/unit/**/*.test.t
 if [ "$suite" != unit ]; then
   echo "== mysqld for the integration and end-to-end tests"
   bash scripts/ensure-mysqld.sh
+  echo "== S3-compatible store (OpenStack Swift) and zstd for the backup tests"
+  bash scripts/ensure-s3-store.sh
 fi
 if [ "$suite" = all ] || [ "$suite" = integration ]; then files+=(test/integration/**/*.test.ts); fi
 if [ "$suite" = all ] || [ "$suite" = e2e ]; then files+=(test/e2e/**/*.test.ts); fi

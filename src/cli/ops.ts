@@ -135,7 +135,7 @@ async function applyPending(cd: ClusterDir, io: Io): Promise<void> {
     const { allocate } = await import('./up.ts');
     await allocate(cluster, spec.replicas);
     await cd.writeCluster(cluster);
-    await fs.writeFile(cd.manifestFile, text);
+    await fs.writeFile(cd.manifestFile, text, { mode: 0o600 });
     await cd.writeSpec(spec);
     await fs.rm(file);
     io.out('applied the change stored while reconciliation was stopped');

@@ -10,7 +10,8 @@ export interface StatusJson {
   namespace: string;
   replicas: number;
   status: Pick<ClusterStatus, 'currentPrimaryIndex' | 'conditions' | 'syncedReplicas' | 'errantReplicas' | 'errantReplicaList' | 'backup' | 'restoredTime'> &
-    { state: string | null; cloned: boolean; lastFailover?: unknown; lastSwitchover?: unknown };
+    { state: string | null; cloned: boolean; lastFailover?: unknown; lastSwitchover?: unknown } &
+    Pick<ClusterStatus, 'lastBackupFailure' | 'restore'>;
   observedAt: string | null;
   coordinator: { pid: number | null };
   endpoints: { primary: string | null; replica: string | null; pid: number | null };
@@ -50,6 +51,8 @@ export async function clusterStatus(dir: ClusterDir): Promise<StatusJson> {
       cloned: st.cloned,
       ...(st.lastFailover ? { lastFailover: st.lastFailover } : {}),
       ...(st.lastSwitchover ? { lastSwitchover: st.lastSwitchover } : {}),
+      ...(st.lastBackupFailure ? { lastBackupFailure: st.lastBackupFailure } : {}),
+      ...(st.restore ? { restore: st.restore } : {}),
     },
     observedAt: st.observedAt ?? null,
     coordinator: { pid: componentPid(dir, 'coordinator') },
@@ -71,6 +74,7 @@ export function formatStatus(s: StatusJson): string {
       (s.status.errantReplicaList.length ? ` ${JSON.stringify(s.status.errantReplicaList)}` : ''),
     `endpoints  primary ${s.endpoints.primary ?? '(down)'}   replica ${s.endpoints.replica ?? '(down)'}`,
     `coordinator ${s.coordinator.pid === null ? 'not running' : `pid ${s.coordinator.pid}`}   observed ${s.observedAt ?? 'never'}`,
+    ...backupLines(s),
     '',
     'INDEX  ROLE     READY  PORT   SUPERVISOR  MYSQLD   AGENT',
     ...s.instances.map((i) => [
@@ -79,4 +83,19 @@ export function formatStatus(s: StatusJson): string {
     ].join(' ')),
   ];
   return lines.join('\n');
+}
+
+function backupLines(s: StatusJson): string[] {
+  const b = s.status.backup as { time?: string | null; sourceIndex?: number; dumpSize?: number; binlogSize?: number; warnings?: string[] | null };
+  const out: string[] = [];
+  if (b.time) {
+    out.push(`backup     last ${b.time} from instance ${b.sourceIndex ?? '?'}: ${((b.dumpSize ?? 0) / 1e6).toFixed(1)} MB, ` +
+      `binlogs ${((b.binlogSize ?? 0) / 1e6).toFixed(1)} MB${b.warnings?.length ? `, ${b.warnings.length} warning(s)` : ''}`);
+  }
+  const f = s.status.lastBackupFailure;
+  if (f) out.push(`backup     FAILED at ${f.time}: ${f.message}`);
+  const r = s.status.restore;
+  if (s.status.restoredTime) out.push(`restored   at ${s.status.restoredTime} from backup ${r?.backupTime ?? '?'}${r?.binlogApplied ? ' plus binlogs' : ''}`);
+  else if (r?.error) out.push(`restore    FAILED at ${r.errorTime ?? '?'} (retrying): ${r.error}`);
+  return out;
 }

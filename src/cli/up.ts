@@ -8,6 +8,10 @@ import { checkUpdate, defaultManifest, ManifestError, parseManifest } from '../c
 import type { ClusterSpec, LoadedManifest } from '../cluster/spec.ts';
 import { conditionTrue } from '../coordinator/status.ts';
 import { freePort } from '../shared/net.ts';
+import { messageOf } from '../shared/errors.ts';
+import { bucketTarget } from '../backup/policy.ts';
+import { planRestore } from '../backup/runner.ts';
+import { openBucket } from '../backup/storage/index.ts';
 import { projectRoot } from '../shared/paths.ts';
 import { ensureClusterPki, ensurePasswords } from '../platform/local/instance.ts';
 import {
@@ -148,6 +152,7 @@ export async function up(argv: string[], io: Io): Promise<number> {
     }
   }
   ensureMysqld(io);
+  if (!exists && spec.restore) await checkRestore(spec, dir, io);
   for (const note of loaded.notApplyingLocally) io.out(`note: ${note}`);
 
   await fs.mkdir(cd.root, { recursive: true, mode: 0o700 });
@@ -160,7 +165,7 @@ export async function up(argv: string[], io: Io): Promise<number> {
   };
   if (await allocate(cluster, applied.replicas) || !exists) await cd.writeCluster(cluster);
   if (applied === spec) {
-    await fs.writeFile(cd.manifestFile, text);
+    await fs.writeFile(cd.manifestFile, text, { mode: 0o600 });
     await cd.writeSpec(spec);
   }
   io.out(`${exists ? 'resuming' : 'creating'} cluster ${spec.namespace}/${spec.name} with ${applied.replicas} instance${applied.replicas === 1 ? '' : 's'} in ${cd.root}`);
@@ -190,6 +195,11 @@ export async function waitAvailable(cd: ClusterDir, timeoutMs: number, io: Io): 
     if (fresh && line !== last) {
       io.out(`  ${line}`);
       last = line;
+    }
+    // A restore that fails needs the user: report it instead of waiting for the timeout.
+    if (stored?.restore?.error && !stored.restoredTime) {
+      throw new CliError(`the restore failed: ${stored.restore.error}\n(the coordinator retries every 30 s; fix the cause, or ` +
+        `remove the cluster with moco down --purge ${st.name})`);
     }
     const primary = st.instances[st.status.currentPrimaryIndex];
     if (fresh && conditionTrue(stored, 'Available') && st.endpoints.primary && primary?.ready) return st;
@@ -255,4 +265,21 @@ export async function down(argv: string[], io: Io): Promise<number> {
     io.out(`purged ${cd.root} (backups in object storage or a backup directory are never deleted)`);
   }
   return 0;
+}
+
+/** Before creating a cluster that restores: the bucket, the backups and the restore point must work. */
+async function checkRestore(spec: ClusterSpec, dir: string, io: Io): Promise<void> {
+  const r = spec.restore;
+  if (!r) return;
+  const bucket = openBucket(bucketTarget(r.jobConfig, dir));
+  try {
+    io.out(`checking the backups of ${r.sourceNamespace}/${r.sourceName} in ${bucket.describe()}...`);
+    const choice = await planRestore(bucket, { name: r.sourceName, namespace: r.sourceNamespace }, r.restorePoint, AbortSignal.timeout(60_000));
+    io.out(`will restore backup ${choice.time}${choice.applyBinlog ? ' and replay its binlogs' : ''} up to ${r.restorePoint}`);
+    for (const w of choice.warnings) io.out(`warning: ${w}`);
+  } catch (err) {
+    throw new CliError(`cannot restore ${spec.namespace}/${spec.name}: ${messageOf(err)}; nothing was created`, 2);
+  } finally {
+    bucket.close();
+  }
 }

@@ -82,6 +82,16 @@ export class ClusterManager {
     await this.loopDone;
   }
 
+  /** The status as last written. */
+  current(): ClusterStatus {
+    return this.status;
+  }
+
+  /** Merges `patch` into the status and writes it (the backup and restore runners' results). */
+  async patchStatus(patch: Partial<ClusterStatus>): Promise<void> {
+    await this.saveStatus({ ...this.status, ...patch });
+  }
+
   trigger(reason: string): void {
     if (!this.pending) this.o.log.debug({ reason }, 'triggered');
     this.pending = true;

@@ -27,6 +27,15 @@ export function createClusterMetrics(name: string, namespace: string, registry =
       help: 'Seconds from losing (failover) or fencing (switchover) the primary until the new primary was writable',
       labelNames: ['operation'], buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60], registers: r,
     }),
+    // Backups (the seed exports these from status.backup; plus failures and the run duration).
+    backupTimestamp: new Gauge({ name: 'moco_backup_timestamp', help: 'Unix time of the last successful backup', registers: r }),
+    backupElapsed: new Gauge({ name: 'moco_backup_elapsed_seconds', help: 'Duration of the last successful backup', registers: r }),
+    backupDumpBytes: new Gauge({ name: 'moco_backup_dump_bytes', help: 'Stored size of the last full backup', registers: r }),
+    backupBinlogBytes: new Gauge({ name: 'moco_backup_binlog_bytes', help: 'Stored size of the last binlog archive', registers: r }),
+    backupWorkDirUsage: new Gauge({ name: 'moco_backup_workdir_usage_bytes', help: 'Bytes the last backup staged on disk', registers: r }),
+    backupWarnings: new Gauge({ name: 'moco_backup_warnings', help: 'Warnings of the last successful backup', registers: r }),
+    backupFailures: new Counter({ name: 'moco_backup_failures_total', help: 'Backups that failed', registers: r }),
+    backupInProgress: new Gauge({ name: 'moco_backup_in_progress', help: '1 while a backup runs', registers: r }),
   };
   return m;
 }

@@ -26,8 +26,13 @@ export interface ClusterStatus {
   errantReplicas: number;
   errantReplicaList: number[];
   cloned: boolean;
+  /** The last successful backup (the seed's BackupStatus; see src/backup/runner.ts). */
   backup: Record<string, unknown>;
   restoredTime: string | null;
+  /** The last backup that failed after the last success; cleared by the next success. */
+  lastBackupFailure?: { time: string; message: string };
+  /** How the restore went (set while Restoring and once restored). */
+  restore?: { backupTime?: string; binlogApplied?: boolean; warnings?: string[]; error?: string; errorTime?: string };
   /** Acknowledgements a commit waits for, as the primary's agent last reported (MariaDB: always 1). */
   semiSyncAcks?: number;
   state?: ClusterState;

@@ -2,6 +2,10 @@ import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AgentClient as _moco_agent_v1_AgentClient, AgentDefinition as _moco_agent_v1_AgentDefinition } from './moco/agent/v1/Agent';
+import type { BackupProgress as _moco_agent_v1_BackupProgress, BackupProgress__Output as _moco_agent_v1_BackupProgress__Output } from './moco/agent/v1/BackupProgress';
+import type { BackupRequest as _moco_agent_v1_BackupRequest, BackupRequest__Output as _moco_agent_v1_BackupRequest__Output } from './moco/agent/v1/BackupRequest';
+import type { BackupResult as _moco_agent_v1_BackupResult, BackupResult__Output as _moco_agent_v1_BackupResult__Output } from './moco/agent/v1/BackupResult';
+import type { BucketConfig as _moco_agent_v1_BucketConfig, BucketConfig__Output as _moco_agent_v1_BucketConfig__Output } from './moco/agent/v1/BucketConfig';
 import type { CloneRequest as _moco_agent_v1_CloneRequest, CloneRequest__Output as _moco_agent_v1_CloneRequest__Output } from './moco/agent/v1/CloneRequest';
 import type { CloneResponse as _moco_agent_v1_CloneResponse, CloneResponse__Output as _moco_agent_v1_CloneResponse__Output } from './moco/agent/v1/CloneResponse';
 import type { CloneStatus as _moco_agent_v1_CloneStatus, CloneStatus__Output as _moco_agent_v1_CloneStatus__Output } from './moco/agent/v1/CloneStatus';
@@ -22,6 +26,9 @@ import type { KillConnectionsRequest as _moco_agent_v1_KillConnectionsRequest, K
 import type { KillConnectionsResponse as _moco_agent_v1_KillConnectionsResponse, KillConnectionsResponse__Output as _moco_agent_v1_KillConnectionsResponse__Output } from './moco/agent/v1/KillConnectionsResponse';
 import type { MariadbGtidState as _moco_agent_v1_MariadbGtidState, MariadbGtidState__Output as _moco_agent_v1_MariadbGtidState__Output } from './moco/agent/v1/MariadbGtidState';
 import type { ReplicaStatus as _moco_agent_v1_ReplicaStatus, ReplicaStatus__Output as _moco_agent_v1_ReplicaStatus__Output } from './moco/agent/v1/ReplicaStatus';
+import type { RestoreProgress as _moco_agent_v1_RestoreProgress, RestoreProgress__Output as _moco_agent_v1_RestoreProgress__Output } from './moco/agent/v1/RestoreProgress';
+import type { RestoreRequest as _moco_agent_v1_RestoreRequest, RestoreRequest__Output as _moco_agent_v1_RestoreRequest__Output } from './moco/agent/v1/RestoreRequest';
+import type { RestoreResult as _moco_agent_v1_RestoreResult, RestoreResult__Output as _moco_agent_v1_RestoreResult__Output } from './moco/agent/v1/RestoreResult';
 import type { SemiSyncStatus as _moco_agent_v1_SemiSyncStatus, SemiSyncStatus__Output as _moco_agent_v1_SemiSyncStatus__Output } from './moco/agent/v1/SemiSyncStatus';
 import type { SetReadOnlyRequest as _moco_agent_v1_SetReadOnlyRequest, SetReadOnlyRequest__Output as _moco_agent_v1_SetReadOnlyRequest__Output } from './moco/agent/v1/SetReadOnlyRequest';
 import type { SetReadOnlyResponse as _moco_agent_v1_SetReadOnlyResponse, SetReadOnlyResponse__Output as _moco_agent_v1_SetReadOnlyResponse__Output } from './moco/agent/v1/SetReadOnlyResponse';
@@ -44,6 +51,10 @@ export interface ProtoGrpcType {
     agent: {
       v1: {
         Agent: SubtypeConstructor<typeof grpc.Client, _moco_agent_v1_AgentClient> & { service: _moco_agent_v1_AgentDefinition }
+        BackupProgress: MessageTypeDefinition<_moco_agent_v1_BackupProgress, _moco_agent_v1_BackupProgress__Output>
+        BackupRequest: MessageTypeDefinition<_moco_agent_v1_BackupRequest, _moco_agent_v1_BackupRequest__Output>
+        BackupResult: MessageTypeDefinition<_moco_agent_v1_BackupResult, _moco_agent_v1_BackupResult__Output>
+        BucketConfig: MessageTypeDefinition<_moco_agent_v1_BucketConfig, _moco_agent_v1_BucketConfig__Output>
         CloneRequest: MessageTypeDefinition<_moco_agent_v1_CloneRequest, _moco_agent_v1_CloneRequest__Output>
         CloneResponse: MessageTypeDefinition<_moco_agent_v1_CloneResponse, _moco_agent_v1_CloneResponse__Output>
         CloneStatus: MessageTypeDefinition<_moco_agent_v1_CloneStatus, _moco_agent_v1_CloneStatus__Output>
@@ -64,6 +75,9 @@ export interface ProtoGrpcType {
         KillConnectionsResponse: MessageTypeDefinition<_moco_agent_v1_KillConnectionsResponse, _moco_agent_v1_KillConnectionsResponse__Output>
         MariadbGtidState: MessageTypeDefinition<_moco_agent_v1_MariadbGtidState, _moco_agent_v1_MariadbGtidState__Output>
         ReplicaStatus: MessageTypeDefinition<_moco_agent_v1_ReplicaStatus, _moco_agent_v1_ReplicaStatus__Output>
+        RestoreProgress: MessageTypeDefinition<_moco_agent_v1_RestoreProgress, _moco_agent_v1_RestoreProgress__Output>
+        RestoreRequest: MessageTypeDefinition<_moco_agent_v1_RestoreRequest, _moco_agent_v1_RestoreRequest__Output>
+        RestoreResult: MessageTypeDefinition<_moco_agent_v1_RestoreResult, _moco_agent_v1_RestoreResult__Output>
         SemiSyncStatus: MessageTypeDefinition<_moco_agent_v1_SemiSyncStatus, _moco_agent_v1_SemiSyncStatus__Output>
         SetReadOnlyRequest: MessageTypeDefinition<_moco_agent_v1_SetReadOnlyRequest, _moco_agent_v1_SetReadOnlyRequest__Output>
         SetReadOnlyResponse: MessageTypeDefinition<_moco_agent_v1_SetReadOnlyResponse, _moco_agent_v1_SetReadOnlyResponse__Output>

@@ -12,8 +12,19 @@ import type { StatusEvent__Output } from '../generated/moco/agent/v1/StatusEvent
 import type { ConfigureReplicaRequest } from '../generated/moco/agent/v1/ConfigureReplicaRequest.ts';
 import type { CloneRequest } from '../generated/moco/agent/v1/CloneRequest.ts';
 import type { CloneResponse__Output } from '../generated/moco/agent/v1/CloneResponse.ts';
+import type { BackupRequest } from '../generated/moco/agent/v1/BackupRequest.ts';
+import type { BackupResult__Output } from '../generated/moco/agent/v1/BackupResult.ts';
+import type { RestoreRequest } from '../generated/moco/agent/v1/RestoreRequest.ts';
+import type { RestoreResult__Output } from '../generated/moco/agent/v1/RestoreResult.ts';
 
 export type { InstanceStatus__Output as InstanceStatus, StatusEvent__Output as StatusEvent };
+export type { BackupRequest, BackupResult__Output as BackupResult, RestoreRequest, RestoreResult__Output as RestoreResult };
+
+/** A progress message of a long server stream (Backup, Restore). */
+export interface Progress {
+  phase: string;
+  bytes: number;
+}
 
 const FROM_GRPC: Partial<Record<grpc.status, ErrorCode>> = {
   [grpc.status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
@@ -94,6 +105,40 @@ export class AgentClient {
   }
   clone(req: CloneRequest, o?: CallOptions): Promise<CloneResponse__Output> {
     return this.unary('Clone', req, { timeoutMs: 30 * 60_000, ...o });
+  }
+
+  /** Runs a server stream whose last message carries `result`; earlier messages are progress. No deadline. */
+  private progressStream<Req, R>(method: string, req: Req, onProgress: (p: Progress) => void, signal?: AbortSignal): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const fn = (this.raw as unknown as Record<string, (r: Req) => grpc.ClientReadableStream<{ phase: string; bytes: string; result: R | null }>>)[method];
+      if (!fn) throw new Error(`unknown method ${method}`);
+      const call = fn.call(this.raw, req);
+      let result: R | undefined;
+      const onAbort = (): void => call.cancel();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      call.on('data', (m: { phase: string; bytes: string; result: R | null }) => {
+        if (m.result) result = m.result;
+        else onProgress({ phase: m.phase, bytes: Number(m.bytes) });
+      });
+      call.on('error', (err) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(fromGrpcError(err, `${method} on ${this.address}`));
+      });
+      call.on('end', () => {
+        signal?.removeEventListener('abort', onAbort);
+        if (result !== undefined) resolve(result);
+        else reject(new MocoError('INTERNAL', `${method} on ${this.address} ended without a result`));
+      });
+    });
+  }
+
+  /** Backup: a full backup (and the binlogs since the previous one) to object storage. */
+  backup(req: BackupRequest, onProgress: (p: Progress) => void, signal?: AbortSignal): Promise<BackupResult__Output> {
+    return this.progressStream('Backup', req, onProgress, signal);
+  }
+  /** Restore: a backup into this (empty) instance, binlogs replayed up to the restore point. */
+  restore(req: RestoreRequest, onProgress: (p: Progress) => void, signal?: AbortSignal): Promise<RestoreResult__Output> {
+    return this.progressStream('Restore', req, onProgress, signal);
   }
 
   /** Opens WatchStatus; `onEvent` gets each message, `onEnd` the error (or undefined) that ended it. */

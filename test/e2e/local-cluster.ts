@@ -53,7 +53,8 @@ function spawnMoco(argv: string[], timeoutMs: number): Promise<RunResult> {
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the output is complete only once the pipes have closed.
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? 1, stdout, stderr });
     });

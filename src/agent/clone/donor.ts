@@ -26,6 +26,23 @@ export interface BackupStream {
   done: Promise<void>;
   /** Stops the tool (SIGTERM by PID). */
   stop(): void;
+  /** The binlog position the copy is consistent with, as the tool logged it (after `done`). */
+  position(): BackupPosition | undefined;
+}
+
+export interface BackupPosition {
+  file: string;
+  position: string;
+  /** The GTID of the last transaction in the copy ('' when the instance never binlogged one). */
+  gtid: string;
+}
+
+const POSITION_LINE = /MySQL binlog position: filename '([^']*)', position '([^']*)'(?:, GTID of the last change '([^']*)')?/;
+
+/** Finds the consistent binlog position in mariadb-backup's log output. */
+export function parseBackupPosition(text: string): BackupPosition | undefined {
+  const m = POSITION_LINE.exec(text);
+  return m ? { file: m[1] ?? '', position: m[2] ?? '', gtid: m[3] ?? '' } : undefined;
 }
 
 function optionValue(v: string): string {
@@ -44,6 +61,13 @@ export async function startBackupStream(o: DonorOptions): Promise<BackupStream> 
     `--target-dir=${path.join(work, 'target')}`, '--parallel=2',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   const tail = tailLines(child);
+  let position: BackupPosition | undefined;
+  let carry = '';
+  child.stderr.on('data', (s: string | Buffer) => {
+    const text = carry + String(s);
+    position = parseBackupPosition(text) ?? position;
+    carry = text.slice(-300);
+  });
   const done = exited(child).then(
     async (code) => {
       await fs.rm(work, { recursive: true, force: true });
@@ -60,5 +84,6 @@ export async function startBackupStream(o: DonorOptions): Promise<BackupStream> 
     stop: () => {
       if (child.exitCode === null && child.pid !== undefined) child.kill('SIGTERM');
     },
+    position: () => position,
   };
 }

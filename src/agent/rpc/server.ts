@@ -15,6 +15,10 @@ import type { DonorHandlers } from '../../generated/moco/agent/v1/Donor.ts';
 import type { Agent } from '../agent.ts';
 import { runClone, type CloneDeps } from '../clone/clone.ts';
 import { startBackupStream } from '../clone/donor.ts';
+import { runBackup } from '../backup/backup.ts';
+import { runRestore } from '../backup/restore.ts';
+import { acquireExclusive } from '../backup/exclusive.ts';
+import { openBucket } from '../../backup/storage/index.ts';
 import type { StatusHub } from '../watch.ts';
 import { codeName, toGrpcError } from './status.ts';
 
@@ -86,6 +90,39 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
     };
   }
 
+  /**
+   * A server stream that runs `fn` with the call's cancellation as its signal, sends its progress messages and
+   * ends with its result (or an error status).
+   */
+  function streaming<Req, P, R>(method: string, fn: (req: Req, signal: AbortSignal, progress: (p: P) => void) => Promise<R>,
+    wrap: (r: R) => unknown, wrapProgress: (p: P) => unknown) {
+    return (call: grpc.ServerWritableStream<Req, unknown>): void => {
+      const ac = new AbortController();
+      call.on('cancelled', () => ac.abort());
+      const started = process.hrtime.bigint();
+      void (async () => {
+        if (d.draining()) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down');
+        authorize(call, method, COORDINATOR_ONLY);
+        let last = 0;
+        const result = await fn(call.request, ac.signal, (p) => {
+          const now = Date.now();
+          if (now - last < 500) return;
+          last = now;
+          if (!call.cancelled && !call.writableEnded) call.write(wrapProgress(p));
+        });
+        if (!call.cancelled && !call.writableEnded) {
+          call.write(wrap(result));
+          call.end();
+        }
+        agent.options.metrics.rpcDuration.observe({ method, code: 'OK' }, Number(process.hrtime.bigint() - started) / 1e9);
+      })().catch((err: unknown) => {
+        const g = toGrpcError(err);
+        agent.options.metrics.rpcDuration.observe({ method, code: codeName(g.code) }, Number(process.hrtime.bigint() - started) / 1e9);
+        log.warn({ method, err }, 'rpc failed');
+        endWithError(call, err);
+      });
+    };
+  }
   const agentHandlers: AgentHandlers = {
     GetStatus: unary('GetStatus', COORDINATOR_ONLY, async () => agent.getStatus()),
     WatchStatus: (call) => {
@@ -125,16 +162,25 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
       const r = await runClone(agent, req, d.clone);
       return { bytesTransferred: String(r.bytesTransferred), durationMs: r.durationMs, gtid: r.gtid };
     }),
+    Backup: streaming('Backup',
+      (req: Parameters<AgentHandlers['Backup']>[0]['request'], signal, progress: (p: { phase: string; bytes: number }) => void) =>
+        runBackup(agent, req, { mariadbBackup: d.clone.mariadbBackup, openBucket, log }, signal, progress),
+      (result) => ({ phase: 'done', bytes: String(result.dumpSize ?? 0), result }),
+      (p) => ({ phase: p.phase, bytes: String(p.bytes) })),
+    Restore: streaming('Restore',
+      (req: Parameters<AgentHandlers['Restore']>[0]['request'], signal, progress: (p: { phase: string; bytes: number }) => void) =>
+        runRestore(agent, req, { mariadbBackup: d.clone.mariadbBackup, mbstream: d.clone.mbstream, openBucket, lifetime: d.clone.lifetime, log }, signal, progress),
+      (result) => ({ phase: 'done', bytes: String(result.downloadedBytes ?? 0), result }),
+      (p) => ({ phase: p.phase, bytes: String(p.bytes) })),
   };
 
-  let donorBusy = false;
   const donorHandlers: DonorHandlers = {
     StreamClone: (call) => {
       void (async () => {
         if (d.draining()) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down');
         const who = authorize(call, 'StreamClone', PEERS);
-        if (donorBusy) throw new MocoError('BUSY', 'this donor is already streaming a clone; try again later');
-        donorBusy = true;
+        // One mariadb-backup at a time per instance: a donor stream excludes a backup and another stream.
+        const release = acquireExclusive(agent, 'a clone donor stream');
         try {
           const o = agent.options;
           const backup = await startBackupStream({
@@ -173,7 +219,7 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
           }
           log.info({ caller: who }, 'donor stream finished');
         } finally {
-          donorBusy = false;
+          release();
         }
       })().catch((err: unknown) => {
         log.warn({ err }, 'donor stream failed');

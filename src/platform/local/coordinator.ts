@@ -15,6 +15,7 @@ import type { Role } from '../../coordinator/types.ts';
 import { ensureClusterPki } from './instance.ts';
 import { readRoles, writeRoles } from './roles.ts';
 import { ClusterDir, writePid, type ClusterFile } from './state.ts';
+import { BackupService } from './backups.ts';
 
 /** The agent's readiness (GET /readyz); false when it does not answer within `timeoutMs`. */
 export function readiness(httpPort: number, timeoutMs = 500): Promise<boolean> {
@@ -75,6 +76,10 @@ export async function startCoordinator(dir: ClusterDir, log: Logger, options: { 
     decide: { roleSettleMs: Number(process.env.MOCO_ROLE_WAIT_MS ?? 100) },
   });
   await manager.start();
+  const backups = new BackupService({
+    dir, manager, metrics, agent, ready: (i) => readiness(ports(i).httpPort), log: log.child({ component: 'backup' }),
+  });
+  backups.start();
   await writePid(dir.pidFile('coordinator'));
 
   // Requests (switchover, stop/start) and spec changes are files: react to them at once.
@@ -84,7 +89,10 @@ export async function startCoordinator(dir: ClusterDir, log: Logger, options: { 
     watchers.push(watch(dir.root, (_event, file) => {
       if (file === 'spec.json' || file === 'annotations.json') manager.trigger(`${file} changed`);
     }));
-    watchers.push(watch(dir.path('requests'), () => manager.trigger('request')));
+    watchers.push(watch(dir.path('requests'), () => {
+      manager.trigger('request');
+      void backups.tick().catch(() => undefined);
+    }));
   } catch {
     // polling covers it
   }
@@ -103,6 +111,7 @@ export async function startCoordinator(dir: ClusterDir, log: Logger, options: { 
     manager,
     async stop() {
       for (const w of watchers) w.close();
+      await backups.stop();
       await manager.stop();
       server.close();
       for (const c of clients.values()) c.close();

@@ -14,6 +14,7 @@
  *   <dir>/<name>/instances/<i>/    one instance (see instance.ts), run/{supervisor,agent}.pid there
  *   <dir>/<name>/passwords/ pki/   credentials, mode 0600
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ClusterSpec } from '../../cluster/spec.ts';
@@ -71,6 +72,10 @@ export class ClusterDir {
   get rolesFile(): string { return this.path('roles.json'); }
   get annotationsFile(): string { return this.path('annotations.json'); }
   get switchoverRequestFile(): string { return this.path('requests', 'switchover'); }
+  /** `moco backup` asks for a backup ({id}); the coordinator reports progress and the outcome in backupRunFile. */
+  get backupRequestFile(): string { return this.path('requests', 'backup'); }
+  get backupCancelFile(): string { return this.path('requests', 'backup-cancel'); }
+  get backupRunFile(): string { return this.path('backup-run.json'); }
   get eventsFile(): string { return this.path('events.jsonl'); }
   get passwordsDir(): string { return this.path('passwords'); }
   get pkiDir(): string { return this.path('pki'); }
@@ -95,7 +100,8 @@ export class ClusterDir {
   async readStatus(): Promise<ClusterStatus | undefined> { return readJsonOptional<ClusterStatus>(this.statusFile); }
   async readAnnotations(): Promise<Annotations> { return (await readJsonOptional<Annotations>(this.annotationsFile)) ?? {}; }
   writeCluster(c: ClusterFile): Promise<void> { return writeJsonAtomic(this.clusterFile, c); }
-  writeSpec(s: ClusterSpec): Promise<void> { return writeJsonAtomic(this.specFile, s); }
+  // The spec may hold object-storage credentials (jobConfig env): private.
+  writeSpec(s: ClusterSpec): Promise<void> { return writeJsonAtomic(this.specFile, s, 0o600); }
   writeStatus(s: ClusterStatus): Promise<void> { return writeJsonAtomic(this.statusFile, s); }
   writeAnnotations(a: Annotations): Promise<void> { return writeJsonAtomic(this.annotationsFile, a); }
 
@@ -144,7 +150,8 @@ export async function readJsonOptional<T>(file: string): Promise<T | undefined> 
 
 /** Writes JSON through a temporary file and a rename, so readers never see half a file. */
 export async function writeJsonAtomic(file: string, value: unknown, mode = 0o644): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+  // A unique name per write: two writes in flight in one process must not rename each other's file.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await fs.writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode });
   await fs.rename(tmp, file);
 }

@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { BackupProgress as _moco_agent_v1_BackupProgress, BackupProgress__Output as _moco_agent_v1_BackupProgress__Output } from '../../../moco/agent/v1/BackupProgress';
+import type { BackupRequest as _moco_agent_v1_BackupRequest, BackupRequest__Output as _moco_agent_v1_BackupRequest__Output } from '../../../moco/agent/v1/BackupRequest';
 import type { CloneRequest as _moco_agent_v1_CloneRequest, CloneRequest__Output as _moco_agent_v1_CloneRequest__Output } from '../../../moco/agent/v1/CloneRequest';
 import type { CloneResponse as _moco_agent_v1_CloneResponse, CloneResponse__Output as _moco_agent_v1_CloneResponse__Output } from '../../../moco/agent/v1/CloneResponse';
 import type { ConfigurePrimaryRequest as _moco_agent_v1_ConfigurePrimaryRequest, ConfigurePrimaryRequest__Output as _moco_agent_v1_ConfigurePrimaryRequest__Output } from '../../../moco/agent/v1/ConfigurePrimaryRequest';
@@ -14,6 +16,8 @@ import type { GetStatusRequest as _moco_agent_v1_GetStatusRequest, GetStatusRequ
 import type { InstanceStatus as _moco_agent_v1_InstanceStatus, InstanceStatus__Output as _moco_agent_v1_InstanceStatus__Output } from '../../../moco/agent/v1/InstanceStatus';
 import type { KillConnectionsRequest as _moco_agent_v1_KillConnectionsRequest, KillConnectionsRequest__Output as _moco_agent_v1_KillConnectionsRequest__Output } from '../../../moco/agent/v1/KillConnectionsRequest';
 import type { KillConnectionsResponse as _moco_agent_v1_KillConnectionsResponse, KillConnectionsResponse__Output as _moco_agent_v1_KillConnectionsResponse__Output } from '../../../moco/agent/v1/KillConnectionsResponse';
+import type { RestoreProgress as _moco_agent_v1_RestoreProgress, RestoreProgress__Output as _moco_agent_v1_RestoreProgress__Output } from '../../../moco/agent/v1/RestoreProgress';
+import type { RestoreRequest as _moco_agent_v1_RestoreRequest, RestoreRequest__Output as _moco_agent_v1_RestoreRequest__Output } from '../../../moco/agent/v1/RestoreRequest';
 import type { SetReadOnlyRequest as _moco_agent_v1_SetReadOnlyRequest, SetReadOnlyRequest__Output as _moco_agent_v1_SetReadOnlyRequest__Output } from '../../../moco/agent/v1/SetReadOnlyRequest';
 import type { SetReadOnlyResponse as _moco_agent_v1_SetReadOnlyResponse, SetReadOnlyResponse__Output as _moco_agent_v1_SetReadOnlyResponse__Output } from '../../../moco/agent/v1/SetReadOnlyResponse';
 import type { SetWritableRequest as _moco_agent_v1_SetWritableRequest, SetWritableRequest__Output as _moco_agent_v1_SetWritableRequest__Output } from '../../../moco/agent/v1/SetWritableRequest';
@@ -26,6 +30,11 @@ import type { WaitForGtidResponse as _moco_agent_v1_WaitForGtidResponse, WaitFor
 import type { WatchStatusRequest as _moco_agent_v1_WatchStatusRequest, WatchStatusRequest__Output as _moco_agent_v1_WatchStatusRequest__Output } from '../../../moco/agent/v1/WatchStatusRequest';
 
 export interface AgentClient extends grpc.Client {
+  Backup(argument: _moco_agent_v1_BackupRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_moco_agent_v1_BackupProgress__Output>;
+  Backup(argument: _moco_agent_v1_BackupRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_moco_agent_v1_BackupProgress__Output>;
+  backup(argument: _moco_agent_v1_BackupRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_moco_agent_v1_BackupProgress__Output>;
+  backup(argument: _moco_agent_v1_BackupRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_moco_agent_v1_BackupProgress__Output>;
+  
   Clone(argument: _moco_agent_v1_CloneRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_moco_agent_v1_CloneResponse__Output>): grpc.ClientUnaryCall;
   Clone(argument: _moco_agent_v1_CloneRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_moco_agent_v1_CloneResponse__Output>): grpc.ClientUnaryCall;
   Clone(argument: _moco_agent_v1_CloneRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_moco_agent_v1_CloneResponse__Output>): grpc.ClientUnaryCall;
@@ -80,6 +89,11 @@ export interface AgentClient extends grpc.Client {
   killConnections(argument: _moco_agent_v1_KillConnectionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_moco_agent_v1_KillConnectionsResponse__Output>): grpc.ClientUnaryCall;
   killConnections(argument: _moco_agent_v1_KillConnectionsRequest, callback: grpc.requestCallback<_moco_agent_v1_KillConnectionsResponse__Output>): grpc.ClientUnaryCall;
   
+  Restore(argument: _moco_agent_v1_RestoreRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_moco_agent_v1_RestoreProgress__Output>;
+  Restore(argument: _moco_agent_v1_RestoreRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_moco_agent_v1_RestoreProgress__Output>;
+  restore(argument: _moco_agent_v1_RestoreRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_moco_agent_v1_RestoreProgress__Output>;
+  restore(argument: _moco_agent_v1_RestoreRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_moco_agent_v1_RestoreProgress__Output>;
+  
   SetReadOnly(argument: _moco_agent_v1_SetReadOnlyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_moco_agent_v1_SetReadOnlyResponse__Output>): grpc.ClientUnaryCall;
   SetReadOnly(argument: _moco_agent_v1_SetReadOnlyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_moco_agent_v1_SetReadOnlyResponse__Output>): grpc.ClientUnaryCall;
   SetReadOnly(argument: _moco_agent_v1_SetReadOnlyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_moco_agent_v1_SetReadOnlyResponse__Output>): grpc.ClientUnaryCall;
@@ -124,6 +138,8 @@ export interface AgentClient extends grpc.Client {
 }
 
 export interface AgentHandlers extends grpc.UntypedServiceImplementation {
+  Backup: grpc.handleServerStreamingCall<_moco_agent_v1_BackupRequest__Output, _moco_agent_v1_BackupProgress>;
+  
   Clone: grpc.handleUnaryCall<_moco_agent_v1_CloneRequest__Output, _moco_agent_v1_CloneResponse>;
   
   ConfigurePrimary: grpc.handleUnaryCall<_moco_agent_v1_ConfigurePrimaryRequest__Output, _moco_agent_v1_ConfigurePrimaryResponse>;
@@ -135,6 +151,8 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   GetStatus: grpc.handleUnaryCall<_moco_agent_v1_GetStatusRequest__Output, _moco_agent_v1_InstanceStatus>;
   
   KillConnections: grpc.handleUnaryCall<_moco_agent_v1_KillConnectionsRequest__Output, _moco_agent_v1_KillConnectionsResponse>;
+  
+  Restore: grpc.handleServerStreamingCall<_moco_agent_v1_RestoreRequest__Output, _moco_agent_v1_RestoreProgress>;
   
   SetReadOnly: grpc.handleUnaryCall<_moco_agent_v1_SetReadOnlyRequest__Output, _moco_agent_v1_SetReadOnlyResponse>;
   
@@ -149,12 +167,14 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface AgentDefinition extends grpc.ServiceDefinition {
+  Backup: MethodDefinition<_moco_agent_v1_BackupRequest, _moco_agent_v1_BackupProgress, _moco_agent_v1_BackupRequest__Output, _moco_agent_v1_BackupProgress__Output>
   Clone: MethodDefinition<_moco_agent_v1_CloneRequest, _moco_agent_v1_CloneResponse, _moco_agent_v1_CloneRequest__Output, _moco_agent_v1_CloneResponse__Output>
   ConfigurePrimary: MethodDefinition<_moco_agent_v1_ConfigurePrimaryRequest, _moco_agent_v1_ConfigurePrimaryResponse, _moco_agent_v1_ConfigurePrimaryRequest__Output, _moco_agent_v1_ConfigurePrimaryResponse__Output>
   ConfigureReplica: MethodDefinition<_moco_agent_v1_ConfigureReplicaRequest, _moco_agent_v1_ConfigureReplicaResponse, _moco_agent_v1_ConfigureReplicaRequest__Output, _moco_agent_v1_ConfigureReplicaResponse__Output>
   FlushBinlogs: MethodDefinition<_moco_agent_v1_FlushBinlogsRequest, _moco_agent_v1_FlushBinlogsResponse, _moco_agent_v1_FlushBinlogsRequest__Output, _moco_agent_v1_FlushBinlogsResponse__Output>
   GetStatus: MethodDefinition<_moco_agent_v1_GetStatusRequest, _moco_agent_v1_InstanceStatus, _moco_agent_v1_GetStatusRequest__Output, _moco_agent_v1_InstanceStatus__Output>
   KillConnections: MethodDefinition<_moco_agent_v1_KillConnectionsRequest, _moco_agent_v1_KillConnectionsResponse, _moco_agent_v1_KillConnectionsRequest__Output, _moco_agent_v1_KillConnectionsResponse__Output>
+  Restore: MethodDefinition<_moco_agent_v1_RestoreRequest, _moco_agent_v1_RestoreProgress, _moco_agent_v1_RestoreRequest__Output, _moco_agent_v1_RestoreProgress__Output>
   SetReadOnly: MethodDefinition<_moco_agent_v1_SetReadOnlyRequest, _moco_agent_v1_SetReadOnlyResponse, _moco_agent_v1_SetReadOnlyRequest__Output, _moco_agent_v1_SetReadOnlyResponse__Output>
   SetWritable: MethodDefinition<_moco_agent_v1_SetWritableRequest, _moco_agent_v1_SetWritableResponse, _moco_agent_v1_SetWritableRequest__Output, _moco_agent_v1_SetWritableResponse__Output>
   StopReplicaIO: MethodDefinition<_moco_agent_v1_StopReplicaIORequest, _moco_agent_v1_StopReplicaIOResponse, _moco_agent_v1_StopReplicaIORequest__Output, _moco_agent_v1_StopReplicaIOResponse__Output>

@@ -1,0 +1,21 @@
+// Original file: proto/moco/agent/v1/agent.proto
+
+import type { BucketConfig as _moco_agent_v1_BucketConfig, BucketConfig__Output as _moco_agent_v1_BucketConfig__Output } from '../../../moco/agent/v1/BucketConfig';
+
+export interface RestoreRequest {
+  'bucket'?: (_moco_agent_v1_BucketConfig | null);
+  'prefix'?: (string);
+  'time'?: (string);
+  'applyBinlog'?: (boolean);
+  'restorePoint'?: (string);
+  'passwords'?: ({[key: string]: string});
+}
+
+export interface RestoreRequest__Output {
+  'bucket': (_moco_agent_v1_BucketConfig__Output | null);
+  'prefix': (string);
+  'time': (string);
+  'applyBinlog': (boolean);
+  'restorePoint': (string);
+  'passwords': ({[key: string]: string});
+}

@@ -1,0 +1,303 @@
+/**
+ * Backups and restores of a local cluster, run by its coordinator process: the BackupPolicy's schedule (UTC),
+ * `moco backup` requests (a file in requests/, progress and outcome in backup-run.json), and the restore of a
+ * cluster created with spec.restore (while it is Restoring). Results go into the cluster's status, events and
+ * the moco_backup_* metrics.
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { ClusterSpec } from '../../cluster/spec.ts';
+import type { ClusterManager } from '../../coordinator/manager.ts';
+import type { ClusterMetrics } from '../../coordinator/metrics.ts';
+import { parseSchedule } from '../../backup/cron.ts';
+import { bucketTarget, defaultBackupTarget } from '../../backup/policy.ts';
+import { runClusterBackup, runClusterRestore, type BackupStatus, type RunnerAgent } from '../../backup/runner.ts';
+import { ensureDirectory, openBucket } from '../../backup/storage/index.ts';
+import type { BucketTarget } from '../../backup/storage/types.ts';
+import { messageOf } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { loadPasswords } from '../../agent/users.ts';
+import { writeJsonAtomic, type ClusterDir } from './state.ts';
+
+/** backup-run.json: what `moco backup` follows. */
+export interface BackupRunFile {
+  id: string;
+  trigger: 'request' | 'schedule';
+  state: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  phase?: string;
+  bytes?: number;
+  sourceIndex?: number;
+  startedAt: string;
+  finishedAt?: string;
+  location?: string;
+  manifestKey?: string;
+  status?: BackupStatus;
+  error?: string;
+}
+
+export interface BackupServiceOptions {
+  dir: ClusterDir;
+  manager: ClusterManager;
+  metrics: ClusterMetrics;
+  agent(index: number): RunnerAgent;
+  ready(index: number): Promise<boolean>;
+  log: Logger;
+}
+
+const RESTORE_RETRY_MS = 30_000;
+
+/** Where a cluster's backups go: its BackupPolicy's bucket, else `<state dir>/backups`. */
+export function backupTargetOf(spec: ClusterSpec, stateRoot: string): BucketTarget {
+  return spec.backupPolicy ? bucketTarget(spec.backupPolicy.jobConfig, stateRoot) : defaultBackupTarget(stateRoot);
+}
+
+export class BackupService {
+  private running: { id: string; abort: AbortController; done: Promise<void> } | undefined;
+  private restoring = false;
+  private lastRestoreAttempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private nextDue: Date | undefined;
+  private scheduleText = '';
+  private stopped = false;
+
+  constructor(private readonly o: BackupServiceOptions) {}
+
+  private get stateRoot(): string {
+    return this.o.dir.dir;
+  }
+
+  start(): void {
+    this.exportStatus();
+    const tick = (): void => void this.tick().catch((err: unknown) => this.o.log.warn({ err: messageOf(err) }, 'backup service tick failed'));
+    this.timer = setInterval(tick, 1000);
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.running?.abort.abort();
+    await this.running?.done;
+  }
+
+  private ticking: Promise<void> | undefined;
+
+  /** Requests, the schedule and a pending restore; called every second and when requests/ changes. */
+  async tick(): Promise<void> {
+    // One pass at a time: two passes reading the same request file would start two backups.
+    while (this.ticking) await this.ticking;
+    if (this.stopped) return;
+    this.ticking = (async () => {
+      const spec = await this.o.dir.readSpec();
+      await this.handleCancel();
+      await this.handleRequest(spec);
+      this.handleSchedule(spec);
+      this.handleRestore(spec);
+    })().finally(() => {
+      this.ticking = undefined;
+    });
+    await this.ticking;
+  }
+
+  private async handleRequest(spec: ClusterSpec): Promise<void> {
+    const text = await fs.readFile(this.o.dir.backupRequestFile, 'utf8').catch(() => undefined);
+    if (text === undefined) return;
+    if (this.running) return; // the request waits for the running backup
+    let id: string;
+    try {
+      id = String((JSON.parse(text) as { id?: unknown }).id ?? randomUUID());
+    } catch {
+      return; // being written (requests are renamed into place, so only a foreign writer gets here); next tick
+    }
+    await fs.rm(this.o.dir.backupRequestFile, { force: true });
+    this.startBackup(spec, id, 'request');
+  }
+
+  private async handleCancel(): Promise<void> {
+    const text = await fs.readFile(this.o.dir.backupCancelFile, 'utf8').catch(() => undefined);
+    if (text === undefined) return;
+    await fs.rm(this.o.dir.backupCancelFile, { force: true });
+    if (this.running && (text.trim() === '' || text.includes(this.running.id))) {
+      this.o.log.info({ id: this.running.id }, 'backup cancelled on request');
+      this.running.abort.abort();
+    }
+  }
+
+  private handleSchedule(spec: ClusterSpec): void {
+    const policy = spec.backupPolicy;
+    if (!policy || spec.offline || spec.restore && !this.o.manager.current().restoredTime) {
+      this.nextDue = undefined;
+      return;
+    }
+    const now = new Date();
+    if (policy.schedule !== this.scheduleText || !this.nextDue) {
+      this.scheduleText = policy.schedule;
+      this.nextDue = parseSchedule(policy.schedule).next(now);
+      this.o.log.info({ schedule: policy.schedule, next: this.nextDue.toISOString() }, 'next scheduled backup');
+    }
+    if (now < this.nextDue) return;
+    this.nextDue = parseSchedule(policy.schedule).next(now);
+    if (this.running) {
+      if (policy.concurrencyPolicy === 'Replace') {
+        this.o.log.info('a scheduled backup replaces the running one (concurrencyPolicy Replace)');
+        this.running.abort.abort();
+      } else {
+        this.event('Warning', 'BackupSkipped', 'a scheduled backup was skipped: the previous one is still running');
+        return;
+      }
+    }
+    void (async () => {
+      await this.running?.done;
+      this.startBackup(spec, randomUUID(), 'schedule');
+    })();
+  }
+
+  private startBackup(spec: ClusterSpec, id: string, trigger: BackupRunFile['trigger']): void {
+    const abort = new AbortController();
+    const done = this.backup(spec, id, trigger, abort.signal).finally(() => {
+      if (this.running?.id === id) this.running = undefined;
+    });
+    this.running = { id, abort, done };
+  }
+
+  private async backup(spec: ClusterSpec, id: string, trigger: BackupRunFile['trigger'], signal: AbortSignal): Promise<void> {
+    const { manager, metrics, log } = this.o;
+    const run: BackupRunFile = { id, trigger, state: 'running', phase: 'starting', startedAt: new Date().toISOString() };
+    // Writes in order: the last state written is the last state reached (moco backup waits for it).
+    let writing: Promise<void> = Promise.resolve();
+    const write = (): Promise<void> => {
+      const snapshot = { ...run };
+      writing = writing.then(() => writeJsonAtomic(this.o.dir.backupRunFile, snapshot)).catch(() => undefined);
+      return writing;
+    };
+    await write();
+    metrics.backupInProgress.set(1);
+    let lastWrite = 0;
+    try {
+      const target = backupTargetOf(spec, this.stateRoot);
+      if (target.backendType === 'file') await ensureDirectory(target.bucket, signal);
+      const bucket = openBucket(target);
+      run.location = bucket.describe();
+      try {
+        await bucket.check(signal);
+      } finally {
+        bucket.close();
+      }
+      log.info({ id, trigger, location: run.location }, 'backup started');
+      const status = manager.current();
+      const outcome = await runClusterBackup({
+        spec, primaryIndex: status.currentPrimaryIndex, previous: status.backup as Partial<BackupStatus>, target,
+        agent: (i) => this.o.agent(i), ready: (i) => this.o.ready(i), signal,
+        onProgress: (p) => {
+          Object.assign(run, { phase: p.phase, bytes: p.bytes, sourceIndex: p.sourceIndex });
+          if (Date.now() - lastWrite > 500) {
+            lastWrite = Date.now();
+            void write();
+          }
+        },
+      });
+      await manager.patchStatus({ backup: outcome.status as unknown as Record<string, unknown>, lastBackupFailure: undefined });
+      Object.assign(run, { state: 'succeeded', phase: 'done', status: outcome.status, manifestKey: outcome.manifestKey, sourceIndex: outcome.status.sourceIndex });
+      this.exportStatus();
+      this.event('Normal', 'BackupCreated', `backup ${outcome.manifestKey} created from instance ${outcome.status.sourceIndex}`);
+      for (const w of outcome.status.warnings ?? []) {
+        this.event('Warning', w.startsWith('failed to back up binary logs') ? 'BackupNoBinlog' : 'BackupWarning', w);
+      }
+      log.info({ id, key: outcome.manifestKey, dumpBytes: outcome.status.dumpSize, binlogBytes: outcome.status.binlogSize }, 'backup succeeded');
+    } catch (err) {
+      const message = messageOf(err);
+      run.state = signal.aborted ? 'cancelled' : 'failed';
+      run.error = message;
+      metrics.backupFailures.inc();
+      await manager.patchStatus({ lastBackupFailure: { time: new Date().toISOString(), message } });
+      this.event('Warning', 'BackupFailed', `backup failed: ${message}`);
+      log.warn({ id, err: message }, 'backup failed');
+    } finally {
+      metrics.backupInProgress.set(0);
+      run.finishedAt = new Date().toISOString();
+      await write();
+    }
+  }
+
+  /** moco_backup_* gauges from status.backup (only once a backup exists, as the seed does). */
+  private exportStatus(): void {
+    const b = this.o.manager.current().backup as Partial<BackupStatus>;
+    if (!b.time) return;
+    const m = this.o.metrics;
+    m.backupTimestamp.set(Date.parse(b.time) / 1000);
+    m.backupElapsed.set(Number.parseFloat(b.elapsed ?? '0'));
+    m.backupDumpBytes.set(b.dumpSize ?? 0);
+    m.backupBinlogBytes.set(b.binlogSize ?? 0);
+    m.backupWorkDirUsage.set(b.workDirUsage ?? 0);
+    m.backupWarnings.set(b.warnings?.length ?? 0);
+  }
+
+  private handleRestore(spec: ClusterSpec): void {
+    const restore = spec.restore;
+    const status = this.o.manager.current();
+    if (!restore || status.restoredTime || this.restoring) return;
+    if (Date.now() - this.lastRestoreAttempt < RESTORE_RETRY_MS) return;
+    this.lastRestoreAttempt = Date.now();
+    this.restoring = true;
+    void this.restore(spec).finally(() => {
+      this.restoring = false;
+    });
+  }
+
+  private async restore(spec: ClusterSpec): Promise<void> {
+    const restore = spec.restore;
+    if (!restore) return;
+    const { manager, log } = this.o;
+    const agent = this.o.agent(0);
+    try {
+      // The restore needs instance 0's agent and mysqld; until then, wait without counting it as a failure.
+      await agent.getStatus({ timeoutMs: 3000 });
+    } catch {
+      this.lastRestoreAttempt = 0;
+      return;
+    }
+    let bucket: ReturnType<typeof openBucket> | undefined;
+    const abort = new AbortController();
+    try {
+      const target = bucketTarget(restore.jobConfig, this.stateRoot);
+      bucket = openBucket(target);
+      log.info({ source: `${restore.sourceNamespace}/${restore.sourceName}`, point: restore.restorePoint, location: bucket.describe() }, 'restore started');
+      this.event('Normal', 'RestoreStarted', `restoring ${restore.sourceNamespace}/${restore.sourceName} as of ${restore.restorePoint} from ${bucket.describe()}`);
+      const passwords = await loadPasswords({}, this.o.dir.passwordsDir);
+      const outcome = await runClusterRestore({
+        source: { name: restore.sourceName, namespace: restore.sourceNamespace }, restorePoint: restore.restorePoint,
+        target, bucket, agent, passwords: { ...passwords }, signal: abort.signal,
+        onProgress: (p) => log.debug({ phase: p.phase, bytes: p.bytes }, 'restore progress'),
+      });
+      await manager.patchStatus({
+        restoredTime: outcome.restoredTime,
+        restore: { backupTime: outcome.backupTime, binlogApplied: outcome.binlogApplied, warnings: outcome.warnings },
+      });
+      this.event('Normal', 'Restored', `restored from backup ${outcome.backupTime}${outcome.binlogApplied ? ' and its binlogs' : ''} up to ${restore.restorePoint}`);
+      for (const w of outcome.warnings) this.event('Warning', 'RestoreWarning', w);
+      manager.trigger('restored');
+    } catch (err) {
+      const message = messageOf(err);
+      const prev = manager.current().restore;
+      await manager.patchStatus({ restore: { ...prev, error: message, errorTime: new Date().toISOString() } });
+      if (prev?.error !== message) this.event('Warning', 'RestoreFailed', `restore failed (retrying every ${RESTORE_RETRY_MS / 1000} s): ${message}`);
+      log.warn({ err: message }, 'restore failed');
+    } finally {
+      bucket?.close();
+    }
+  }
+
+  private event(type: 'Normal' | 'Warning', reason: string, message: string): void {
+    void this.o.dir.appendEvent({ type, reason, message }).catch(() => undefined);
+  }
+}
+
+/** Writes a backup request; returns its id. */
+export async function requestBackup(dir: ClusterDir): Promise<string> {
+  const id = randomUUID();
+  await fs.mkdir(path.dirname(dir.backupRequestFile), { recursive: true });
+  // Renamed into place: the coordinator reacts to the file appearing and must never read half of it.
+  await writeJsonAtomic(dir.backupRequestFile, { id, requestedAt: new Date().toISOString() });
+  return id;
+}
