@@ -150,9 +150,11 @@ export async function reinit(argv: string[], io: Io): Promise<number> {
   if (values.index === undefined || !Number.isInteger(index) || index < 0 || index >= spec.replicas) {
     throw usageError(`reinit: give --index I with I from 0 to ${spec.replicas - 1}`);
   }
-  if (spec.replicas === 1) throw new CliError('reinit of the only instance of a single-instance cluster would delete all its data; refused');
   const st = await cd.readStatus();
-  if ((st?.currentPrimaryIndex ?? 0) === index && !values.force) {
+  // While a restore has not finished, instance 0 holds nothing to lose yet: wiping it lets the restore start over.
+  const restoring = spec.restore !== undefined && !st?.restoredTime;
+  if (spec.replicas === 1 && !restoring) throw new CliError('reinit of the only instance of a single-instance cluster would delete all its data; refused');
+  if ((st?.currentPrimaryIndex ?? 0) === index && !values.force && !restoring) {
     throw new CliError(`instance ${index} is the primary; run moco switchover ${spec.name} first (or pass --force to wipe it and let a failover happen)`);
   }
   io.out(`instance ${index}: stopping`);

@@ -11,12 +11,9 @@ import { unpackFiles } from '../../backup/tar.ts';
 import { downloadArchive } from '../../backup/transfer.ts';
 import type { Agent } from '../agent.ts';
 import { requireMysqld } from '../mysqld.ts';
+import { optionValue } from '../clone/donor.ts';
 import { exited, tailLines, which } from '../tools.ts';
 import { USERS, bootstrapSql, sqlString, type Passwords } from '../users.ts';
-
-function optionValue(v: string): string {
-  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
 
 /**
  * The copy carries the source cluster's accounts and passwords. Before it is swapped in, mysqld runs once in

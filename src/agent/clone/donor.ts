@@ -45,7 +45,8 @@ export function parseBackupPosition(text: string): BackupPosition | undefined {
   return m ? { file: m[1] ?? '', position: m[2] ?? '', gtid: m[3] ?? '' } : undefined;
 }
 
-function optionValue(v: string): string {
+/** A value for a MySQL option file, quoted and escaped. */
+export function optionValue(v: string): string {
   return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
