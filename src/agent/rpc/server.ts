@@ -104,10 +104,14 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
         if (d.draining()) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down');
         authorize(call, method, COORDINATOR_ONLY);
         let last = 0;
+        let lastPhase: unknown;
         const result = await fn(call.request, ac.signal, (p) => {
+          // At most two messages a second within a phase; a new phase is always sent.
           const now = Date.now();
-          if (now - last < 500) return;
+          const phase = (p as { phase?: unknown }).phase;
+          if (now - last < 500 && phase === lastPhase) return;
           last = now;
+          lastPhase = phase;
           if (!call.cancelled && !call.writableEnded) call.write(wrapProgress(p));
         });
         if (!call.cancelled && !call.writableEnded) {

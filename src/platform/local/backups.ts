@@ -59,6 +59,7 @@ export class BackupService {
   private timer: NodeJS.Timeout | undefined;
   private nextDue: Date | undefined;
   private scheduleText = '';
+  private retry: { at: number; attempt: number } | undefined;
   private stopped = false;
 
   constructor(private readonly o: BackupServiceOptions) {}
@@ -136,8 +137,16 @@ export class BackupService {
       this.nextDue = parseSchedule(policy.schedule).next(now);
       this.o.log.info({ schedule: policy.schedule, next: this.nextDue.toISOString() }, 'next scheduled backup');
     }
+    if (this.retry && now.getTime() >= this.retry.at && !this.running && now < this.nextDue) {
+      const attempt = this.retry.attempt;
+      this.retry = undefined;
+      this.o.log.info({ attempt }, 'retrying the failed scheduled backup');
+      this.startBackup(spec, randomUUID(), 'schedule', attempt);
+      return;
+    }
     if (now < this.nextDue) return;
     this.nextDue = parseSchedule(policy.schedule).next(now);
+    this.retry = undefined;
     if (this.running) {
       if (policy.concurrencyPolicy === 'Replace') {
         this.o.log.info('a scheduled backup replaces the running one (concurrencyPolicy Replace)');
@@ -153,15 +162,32 @@ export class BackupService {
     })();
   }
 
-  private startBackup(spec: ClusterSpec, id: string, trigger: BackupRunFile['trigger']): void {
+  /**
+   * Starts a backup. Scheduled ones follow the policy like the seed system's Job: `activeDeadlineSeconds` bounds
+   * a run, and a failed run is retried with a doubling delay (10 s, 20 s, ...) up to `backoffLimit` times
+   * (default 6) unless the next scheduled time comes first.
+   */
+  private startBackup(spec: ClusterSpec, id: string, trigger: BackupRunFile['trigger'], attempt = 0): void {
     const abort = new AbortController();
-    const done = this.backup(spec, id, trigger, abort.signal).finally(() => {
+    const policy = spec.backupPolicy;
+    const deadline = trigger === 'schedule' && policy?.activeDeadlineSeconds !== undefined
+      ? setTimeout(() => abort.abort(new Error(`the backup ran longer than activeDeadlineSeconds (${policy.activeDeadlineSeconds} s)`)),
+        policy.activeDeadlineSeconds * 1000)
+      : undefined;
+    const done = this.backup(spec, id, trigger, abort.signal).then((ok) => {
+      const limit = policy?.backoffLimit ?? 6;
+      if (!ok && trigger === 'schedule' && !this.stopped && attempt < limit) {
+        this.retry = { at: Date.now() + 10_000 * 2 ** attempt, attempt: attempt + 1 };
+      }
+    }).finally(() => {
+      if (deadline) clearTimeout(deadline);
       if (this.running?.id === id) this.running = undefined;
     });
     this.running = { id, abort, done };
   }
 
-  private async backup(spec: ClusterSpec, id: string, trigger: BackupRunFile['trigger'], signal: AbortSignal): Promise<void> {
+  /** One backup run; resolves with whether it succeeded (failures are recorded, never thrown). */
+  private async backup(spec: ClusterSpec, id: string, trigger: BackupRunFile['trigger'], signal: AbortSignal): Promise<boolean> {
     const { manager, metrics, log } = this.o;
     const run: BackupRunFile = { id, trigger, state: 'running', phase: 'starting', startedAt: new Date().toISOString() };
     // Writes in order: the last state written is the last state reached (moco backup waits for it).
@@ -205,14 +231,16 @@ export class BackupService {
         this.event('Warning', w.startsWith('failed to back up binary logs') ? 'BackupNoBinlog' : 'BackupWarning', w);
       }
       log.info({ id, key: outcome.manifestKey, dumpBytes: outcome.status.dumpSize, binlogBytes: outcome.status.binlogSize }, 'backup succeeded');
+      return true;
     } catch (err) {
-      const message = messageOf(err);
+      const message = signal.aborted && signal.reason instanceof Error ? `${signal.reason.message} (${messageOf(err)})` : messageOf(err);
       run.state = signal.aborted ? 'cancelled' : 'failed';
       run.error = message;
       metrics.backupFailures.inc();
       await manager.patchStatus({ lastBackupFailure: { time: new Date().toISOString(), message } });
       this.event('Warning', 'BackupFailed', `backup failed: ${message}`);
       log.warn({ id, err: message }, 'backup failed');
+      return false;
     } finally {
       metrics.backupInProgress.set(0);
       run.finishedAt = new Date().toISOString();
