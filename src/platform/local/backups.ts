@@ -43,6 +43,8 @@ export interface BackupServiceOptions {
   agent(index: number): RunnerAgent;
   ready(index: number): Promise<boolean>;
   log: Logger;
+  /** First retry delay of a failed scheduled backup (doubling); default 10 s. */
+  retryBaseMs?: number;
 }
 
 const RESTORE_RETRY_MS = 30_000;
@@ -73,6 +75,11 @@ export class BackupService {
     const tick = (): void => void this.tick().catch((err: unknown) => this.o.log.warn({ err: messageOf(err) }, 'backup service tick failed'));
     this.timer = setInterval(tick, 1000);
     tick();
+  }
+
+  /** Resolves when no backup runs (tests). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running.done;
   }
 
   async stop(): Promise<void> {
@@ -177,7 +184,7 @@ export class BackupService {
     const done = this.backup(spec, id, trigger, abort.signal).then((ok) => {
       const limit = policy?.backoffLimit ?? 6;
       if (!ok && trigger === 'schedule' && !this.stopped && attempt < limit) {
-        this.retry = { at: Date.now() + 10_000 * 2 ** attempt, attempt: attempt + 1 };
+        this.retry = { at: Date.now() + (this.o.retryBaseMs ?? 10_000) * 2 ** attempt, attempt: attempt + 1 };
       }
     }).finally(() => {
       if (deadline) clearTimeout(deadline);

@@ -1,0 +1,155 @@
+/**
+ * The local backup service with fake agents and a real state directory: `moco backup` requests are answered
+ * under their own id, a failed scheduled backup is retried with backoff up to backoffLimit, activeDeadlineSeconds
+ * stops a run that takes too long, and the status records successes and failures.
+ */
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BackupService, requestBackup, type BackupRunFile } from '../../../src/platform/local/backups.ts';
+import { ClusterDir } from '../../../src/platform/local/state.ts';
+import { createClusterMetrics } from '../../../src/coordinator/metrics.ts';
+import { initialStatus, type ClusterStatus } from '../../../src/coordinator/types.ts';
+import type { ClusterManager } from '../../../src/coordinator/manager.ts';
+import type { ClusterSpec } from '../../../src/cluster/spec.ts';
+import type { BackupPolicySpec } from '../../../src/backup/policy.ts';
+import type { RunnerAgent } from '../../../src/backup/runner.ts';
+import type { BackupRequest, BackupResult, InstanceStatus } from '../../../src/shared/agent-client.ts';
+import { MocoError } from '../../../src/shared/errors.ts';
+import { silentLogger } from '../../../src/shared/logger.ts';
+
+let root: string;
+let dir: ClusterDir;
+let status: ClusterStatus;
+const manager = {
+  current: () => status,
+  patchStatus: async (p: Partial<ClusterStatus>) => {
+    status = { ...status, ...p };
+  },
+  trigger: () => undefined,
+} as unknown as ClusterManager;
+
+function spec(policy?: Partial<BackupPolicySpec>): ClusterSpec {
+  return {
+    name: 'c', namespace: 'default', replicas: 1, offline: false, serverIdBase: 1, maxDelaySeconds: 60,
+    maxDelaySecondsForPodDeletion: 0, startupWaitSeconds: 3600, mycnf: {},
+    ...(policy ? {
+      backupPolicyName: 'p',
+      backupPolicy: {
+        name: 'p', schedule: '0 0 1 1 *', concurrencyPolicy: 'Allow',
+        jobConfig: { threads: 1, env: {}, bucketConfig: { bucketName: 'bk', backendType: 'file', usePathStyle: false } },
+        ...policy,
+      } as BackupPolicySpec,
+    } : {}),
+  };
+}
+
+/** An agent whose Backup fails `failures` times, or waits for cancellation when `hang` is set. */
+function agent(o: { failures?: number; hang?: boolean } = {}): RunnerAgent & { calls: BackupRequest[] } {
+  let failures = o.failures ?? 0;
+  const calls: BackupRequest[] = [];
+  return {
+    calls,
+    getStatus: async () => ({ instanceId: 'id-0' }) as InstanceStatus,
+    backup: async (req, _progress, signal) => {
+      calls.push(req);
+      if (o.hang) {
+        await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(new MocoError('CANCELLED', 'cancelled'))));
+      }
+      if (failures-- > 0) throw new MocoError('INTERNAL', 'the store is down');
+      return { time: req.time, gtid: '0-1-5', instanceId: 'id-0', binlogFile: 'binlog.000001', dumpSize: '10', binlogSize: '0',
+        workDirUsage: '0', warnings: [], manifestKey: `${req.prefix}${req.time}/manifest.json` } as unknown as BackupResult;
+    },
+    restore: async () => {
+      throw new Error('not used');
+    },
+  };
+}
+
+function service(a: RunnerAgent, retryBaseMs = 50): BackupService {
+  return new BackupService({
+    dir, manager, metrics: createClusterMetrics('c', 'default'), agent: () => a, ready: async () => true,
+    log: silentLogger(), retryBaseMs,
+  });
+}
+
+const readRun = async (): Promise<BackupRunFile> => JSON.parse(await fs.readFile(dir.backupRunFile, 'utf8')) as BackupRunFile;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('local backup service', () => {
+  beforeEach(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'moco-bsvc-'));
+    dir = new ClusterDir(root, 'c');
+    await fs.mkdir(dir.path('requests'), { recursive: true });
+    status = initialStatus();
+  });
+  afterEach(async () => {
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  it('answers a moco backup request under its id and records the backup in the status', async () => {
+    await dir.writeSpec(spec());
+    const a = agent();
+    const s = service(a);
+    const id = await requestBackup(dir);
+    await s.tick();
+    await s.idle();
+    const run = await readRun();
+    assert.equal(run.id, id);
+    assert.equal(run.state, 'succeeded');
+    assert.equal(run.location, `directory ${path.join(root, 'backups')}`);
+    assert.equal((status.backup as { gtidSet?: string }).gtidSet, '0-1-5');
+    assert.equal(a.calls[0]?.prefix, 'moco/default/c/');
+    assert.equal(a.calls[0]?.bucket?.bucket, path.join(root, 'backups'));
+    await s.stop();
+  });
+
+  it('records a failure without touching the last success, and the next success clears it', async () => {
+    await dir.writeSpec(spec());
+    const s = service(agent({ failures: 1 }));
+    await requestBackup(dir);
+    await s.tick();
+    await s.idle();
+    assert.equal((await readRun()).state, 'failed');
+    assert.match(status.lastBackupFailure?.message ?? '', /the store is down/);
+    assert.deepEqual(status.backup, {});
+    await requestBackup(dir);
+    await s.tick();
+    await s.idle();
+    assert.equal(status.lastBackupFailure, undefined);
+    assert.ok((status.backup as { time?: string }).time);
+    await s.stop();
+  });
+
+  it('retries a failed scheduled backup with backoff, at most backoffLimit times', async () => {
+    await dir.writeSpec(spec({ schedule: '@every 1h', backoffLimit: 2 }));
+    const a = agent({ failures: 10 });
+    const s = service(a, 30);
+    // Force the first scheduled run now.
+    (s as unknown as { nextDue: Date; scheduleText: string }).scheduleText = '@every 1h';
+    (s as unknown as { nextDue: Date }).nextDue = new Date(Date.now() - 1);
+    for (let k = 0; k < 40; k++) {
+      await s.tick();
+      await s.idle();
+      await sleep(10);
+    }
+    assert.equal(a.calls.length, 3, 'the first run and two retries');
+    await s.stop();
+  });
+
+  it('stops a scheduled backup that runs longer than activeDeadlineSeconds', async () => {
+    await dir.writeSpec(spec({ schedule: '@every 1h', activeDeadlineSeconds: 1, backoffLimit: 0 }));
+    const s = service(agent({ hang: true }));
+    (s as unknown as { nextDue: Date; scheduleText: string }).scheduleText = '@every 1h';
+    (s as unknown as { nextDue: Date }).nextDue = new Date(Date.now() - 1);
+    await s.tick();
+    await sleep(20);
+    await s.idle();
+    const run = await readRun();
+    assert.equal(run.state, 'cancelled');
+    assert.match(run.error ?? '', /activeDeadlineSeconds \(1 s\)/);
+    await s.stop();
+  });
+});
