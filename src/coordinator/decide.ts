@@ -200,6 +200,11 @@ export function decide(obs: Observation, options: DecideOptions = {}): Decision 
     if (!pst && witnesses.length > 0) {
       return result('Degraded', `the primary ${P} does not answer, but replica ${witnesses.map((w) => w.index).join(', ')} still receives from it; not failing over`);
     }
+    // A cluster that was never available, was not cloned or restored, and whose instances hold nothing yet is
+    // starting: nothing can be lost.
+    if (!pst && !status.availableOnce && !status.cloned && !status.restoredTime && others.every((i) => !i.status || (executedText(i.status) === '' && !i.status.hasUserData))) {
+      return result('Incomplete', `waiting for the primary ${P} to start`);
+    }
     const usable = others.filter((i) => i.status && i.status.replica && !isErrant(i) && executedText(i.status) !== '' && !receivedLost(i.status));
     const needed = failoverQuorum(R, status.semiSyncAcks);
     if (R > 1 && usable.length >= needed) {

@@ -33,6 +33,7 @@ export function statusAfter(prev: ClusterStatus, d: Decision, now: Date, reconci
     cloned: prev.cloned || (d.state !== 'Cloning' && d.state !== 'Restoring' && prev.state === 'Cloning'),
     state: d.state,
     observedAt: now.toISOString(),
+    ...(prev.availableOnce || d.state === 'Healthy' || d.state === 'Degraded' ? { availableOnce: true } : {}),
   };
 }
 

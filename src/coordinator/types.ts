@@ -31,6 +31,8 @@ export interface ClusterStatus {
   restoredTime: string | null;
   /** The last backup that failed after the last success; cleared by the next success. */
   lastBackupFailure?: { time: string; message: string };
+  /** Set once the cluster was Available (Healthy or Degraded): before that a primary that does not answer is starting, not lost. */
+  availableOnce?: boolean;
   /** How the restore went (set while Restoring and once restored). */
   restore?: { backupTime?: string; binlogApplied?: boolean; warnings?: string[]; error?: string; errorTime?: string };
   /** Acknowledgements a commit waits for, as the primary's agent last reported (MariaDB: always 1). */

@@ -69,7 +69,17 @@ const seedTable: Case[] = [
     name: 'healthy1', state: 'Healthy',
     obs: () => observation([view(0, status({ executed: G3, readOnly: false }))]),
   },
-  { name: 'lost1', state: 'Lost', obs: () => observation([view(0, null)]) },
+  { name: 'lost1', state: 'Lost', obs: () => observation([view(0, null)], { status: { availableOnce: true } }) },
+  // Not in the seed: a new cluster whose primary is still starting is Incomplete, not Lost (nothing can be lost yet).
+  { name: 'starting: the primary of a never-available cluster does not answer yet', state: 'Incomplete', op: 'none', obs: () => observation([view(0, null)]) },
+  {
+    name: 'starting: 3 instances, nothing written yet', state: 'Incomplete', op: 'none',
+    obs: () => observation([view(0, null, { ready: false }), view(1, null, { ready: false }), view(2, status({ index: 2, executed: '', readOnly: true }))]),
+  },
+  {
+    name: 'never available but a replica holds data: Lost (it may be a restored or cloned copy)', state: 'Lost',
+    obs: () => observation([view(0, null, { ready: false }), view(1, status({ index: 1, executed: G3 })), view(2, null, { ready: false })]),
+  },
   {
     name: 'incomplete-pod-not-ready', state: 'Incomplete',
     obs: () => observation([view(0, status({ executed: G3, readOnly: false }), { ready: false })]),
