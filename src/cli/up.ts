@@ -175,6 +175,12 @@ export async function up(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const st = await waitAvailable(cd, timeoutSec * 1000, io);
+  const restored = (await cd.readStatus())?.restore;
+  if (spec.restore && restored?.backupTime) {
+    io.out(`restored ${spec.restore.sourceNamespace}/${spec.restore.sourceName} from backup ${restored.backupTime}` +
+      `${restored.binlogApplied ? ' and its binlogs' : ''} up to ${spec.restore.restorePoint}`);
+    for (const w of restored.warnings ?? []) io.out(`warning: ${w}`);
+  }
   printSummary(cd, st, io);
   if (values.detach) return 0;
   io.out('Running in the foreground; Ctrl-C stops the cluster (moco up -d runs it in the background).');
