@@ -66,6 +66,17 @@ const podSpec = (doc: Doc) => (doc.spec.podTemplate as Obj).spec as Obj & { cont
 const mysqld = (doc: Doc): Obj => podSpec(doc).containers[0] as Obj;
 const has = (list: string[], prefix: string): boolean => list.some((s) => s.startsWith(prefix));
 
+/** The jobConfig of the seed documents' backup examples, as loaded. */
+const SEED_JOB = {
+  threads: 4,
+  bucketConfig: {
+    bucketName: 'moco', region: 'us-east-1', endpointURL: 'http://minio.default.svc:9000', usePathStyle: true,
+    backendType: 's3',
+  },
+  env: { AWS_ACCESS_KEY_ID: 'minioadmin', AWS_SECRET_ACCESS_KEY: 'minioadmin' },
+  serviceAccountName: 'backup-owner',
+};
+
 describe('seed examples', () => {
   const covered = new Set<string>();
   const seed = (name: string): string => (covered.add(name), fixture(name));
@@ -117,15 +128,7 @@ describe('seed examples', () => {
       name: 'daily',
       schedule: '@daily',
       concurrencyPolicy: 'Allow',
-      jobConfig: {
-        threads: 4,
-        bucketConfig: {
-          bucketName: 'moco', region: 'us-east-1', endpointURL: 'http://minio.default.svc:9000', usePathStyle: true,
-          backendType: 's3',
-        },
-        env: { AWS_ACCESS_KEY_ID: 'minioadmin', AWS_SECRET_ACCESS_KEY: 'minioadmin' },
-        serviceAccountName: 'backup-owner',
-      },
+      jobConfig: SEED_JOB,
     });
     assert.ok(has(m.notApplyingLocally, 'BackupPolicy daily spec.jobConfig.serviceAccountName: there are no'));
     assert.ok(has(m.notApplyingLocally, 'BackupPolicy daily spec.jobConfig.workVolume: the work directory is under'));
@@ -153,15 +156,7 @@ describe('seed examples', () => {
       sourceName: 'source',
       sourceNamespace: 'backup',
       restorePoint: '2021-05-26T12:34:56Z',
-      jobConfig: {
-        threads: 4,
-        bucketConfig: {
-          bucketName: 'moco', region: 'us-east-1', endpointURL: 'http://minio.default.svc:9000', usePathStyle: true,
-          backendType: 's3',
-        },
-        env: { AWS_ACCESS_KEY_ID: 'minioadmin', AWS_SECRET_ACCESS_KEY: 'minioadmin' },
-        serviceAccountName: 'backup-owner',
-      },
+      jobConfig: SEED_JOB,
     });
     assert.deepEqual((m.cluster.spec as Obj).restore, written, 'the document stays as written');
     assert.equal(m.spec.name, 'target');
