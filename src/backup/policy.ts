@@ -9,6 +9,7 @@ import {
 } from '../cluster/checker.ts';
 import { messageOf } from '../shared/errors.ts';
 import { parseSchedule } from './cron.ts';
+import { isoSeconds, parseRfc3339 } from './layout.ts';
 import { EnvSources, expandVars, resolveEnv } from './policy-env.ts';
 
 export { bucketTarget, defaultBackupTarget } from './policy-target.ts';
@@ -241,26 +242,13 @@ function checkBucket(c: Checker, bucket: Obj, at: string, env: Record<string, st
   return result;
 }
 
-const RFC3339 = /^(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:[Zz]|([+-])(\d\d):(\d\d))$/;
-type Numbers8 = [number, number, number, number, number, number, number, number];
-const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
 /**
  * An RFC 3339 time as UTC with whole seconds ("2021-05-26T21:34:56.7+09:00" → "2021-05-26T12:34:56Z"), or
  * undefined when it is not one (fields are range-checked as Go's time.Parse does: no Feb 30, no 24:00).
  */
 export function normalizeRestorePoint(text: string): string | undefined {
-  const m = RFC3339.exec(text);
-  if (!m) return undefined;
-  const sign = m[7];
-  const [y, mo, d, h, mi, s, oh, om] = [1, 2, 3, 4, 5, 6, 8, 9].map((i) => Number(m[i] ?? '0')) as Numbers8;
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  const days = (DAYS[mo - 1] ?? 0) + (mo === 2 && leap ? 1 : 0);
-  if (mo < 1 || mo > 12 || d < 1 || d > days || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return undefined;
-  const t = new Date(0);
-  t.setUTCFullYear(y, mo - 1, d);
-  t.setUTCHours(h, mi - (oh * 60 + om) * (sign === '-' ? -1 : 1), s, 0);
-  return t.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const d = parseRfc3339(text);
+  return d && isoSeconds(d);
 }
 
 /**

@@ -5,30 +5,18 @@
  * and writes the status.
  */
 import type { ClusterSpec } from '../cluster/spec.ts';
+import type { BackupStatus } from '../coordinator/types.ts';
 import type { BucketConfig } from '../generated/moco/agent/v1/BucketConfig.ts';
 import type { BackupRequest, BackupResult, InstanceStatus, Progress, RestoreRequest, RestoreResult } from '../shared/agent-client.ts';
-import { MocoError, failedPrecondition } from '../shared/errors.ts';
+import { failedPrecondition } from '../shared/errors.ts';
 import { chooseBackupSource, chooseRestoreBackup, type BackupEntry, type PreviousBackup, type RestoreChoice } from './choose.ts';
 import {
-  BINLOG_MANIFEST, MANIFEST, clusterPrefix, formatKeyTime, groupBackups, normalizeRestorePoint, type BackupManifest,
+  BINLOG_MANIFEST, MANIFEST, clusterPrefix, formatKeyTime, groupBackups, isoSeconds, requireRestorePoint, type BackupManifest,
   type BinlogManifest,
 } from './layout.ts';
 import type { BucketClient, BucketTarget } from './storage/types.ts';
 
-/** `status.backup`: the last successful backup (the seed system's BackupStatus). */
-export interface BackupStatus {
-  time: string | null;
-  elapsed: string;
-  sourceIndex: number;
-  sourceUUID: string;
-  uuidSet: Record<string, string>;
-  binlogFilename: string;
-  gtidSet: string;
-  dumpSize: number;
-  binlogSize: number;
-  workDirUsage: number;
-  warnings: string[] | null;
-}
+export type { BackupStatus };
 
 export interface RunnerAgent {
   getStatus(o?: { timeoutMs?: number }): Promise<InstanceStatus>;
@@ -99,7 +87,7 @@ export async function runClusterBackup(r: BackupRun): Promise<BackupOutcome> {
   return {
     manifestKey: result.manifestKey,
     status: {
-      time: start.toISOString().replace('.000Z', 'Z'),
+      time: isoSeconds(start),
       elapsed: `${((now().getTime() - start.getTime()) / 1000).toFixed(1)}s`,
       sourceIndex: choice.index, sourceUUID: result.instanceId, uuidSet: choice.uuidSet, binlogFilename: result.binlogFile,
       gtidSet: result.gtid, dumpSize: Number(result.dumpSize), binlogSize: Number(result.binlogSize),
@@ -148,7 +136,7 @@ export async function listBackups(bucket: BucketClient, prefix: string, signal: 
 /** Which backup a restore would use; the same checks the restore runs first (bucket, listing, choice). */
 export async function planRestore(bucket: BucketClient, source: { name: string; namespace: string }, restorePoint: string,
   signal: AbortSignal): Promise<RestoreChoice> {
-  const point = normalizeRestorePoint(restorePoint);
+  const point = requireRestorePoint(restorePoint);
   await bucket.check(signal);
   const prefix = clusterPrefix(source.namespace, source.name);
   const entries = await listBackups(bucket, prefix, signal);
@@ -157,14 +145,13 @@ export async function planRestore(bucket: BucketClient, source: { name: string; 
 
 /** Restores the newest suitable backup into the agent's (empty) instance. */
 export async function runClusterRestore(r: RestoreRun): Promise<RestoreOutcome> {
-  const point = normalizeRestorePoint(r.restorePoint);
+  const point = requireRestorePoint(r.restorePoint);
   const prefix = clusterPrefix(r.source.namespace, r.source.name);
   const choice = await planRestore(r.bucket, r.source, r.restorePoint, r.signal);
   const result = await r.agent.restore({
     bucket: bucketConfigOf(r.target), prefix, time: choice.time, applyBinlog: choice.applyBinlog,
-    restorePoint: point.toISOString().replace('.000Z', 'Z'), passwords: r.passwords,
+    restorePoint: isoSeconds(point), passwords: r.passwords,
   }, (p) => r.onProgress?.(p), r.signal);
-  if (!result) throw new MocoError('INTERNAL', 'the restore returned no result');
   return {
     restoredTime: (r.now ?? (() => new Date()))().toISOString(),
     backupTime: choice.time, binlogApplied: result.binlogApplied, warnings: [...choice.warnings, ...result.warnings],

@@ -86,7 +86,7 @@ export function formatStatus(s: StatusJson): string {
 }
 
 function backupLines(s: StatusJson): string[] {
-  const b = s.status.backup as { time?: string | null; sourceIndex?: number; dumpSize?: number; binlogSize?: number; warnings?: string[] | null };
+  const b = s.status.backup;
   const out: string[] = [];
   if (b.time) {
     out.push(`backup     last ${b.time} from instance ${b.sourceIndex ?? '?'}: ${((b.dumpSize ?? 0) / 1e6).toFixed(1)} MB, ` +
@@ -97,5 +97,6 @@ function backupLines(s: StatusJson): string[] {
   const r = s.status.restore;
   if (s.status.restoredTime) out.push(`restored   at ${s.status.restoredTime} from backup ${r?.backupTime ?? '?'}${r?.binlogApplied ? ' plus binlogs' : ''}`);
   else if (r?.error) out.push(`restore    FAILED at ${r.errorTime ?? '?'} (retrying): ${r.error}`);
+  else if (r?.phase) out.push(`restore    running: ${r.phase}${r.bytes ? `, ${(r.bytes / 1e6).toFixed(0)} MB` : ''}`);
   return out;
 }

@@ -197,7 +197,9 @@ export async function waitAvailable(cd: ClusterDir, timeoutMs: number, io: Io): 
     const stored = await cd.readStatus();
     const fresh = st.observedAt !== null && Date.parse(st.observedAt) >= started - 1000;
     const healthy = stored?.conditions.find((c) => c.type === 'Healthy');
-    const line = `state ${st.status.state ?? 'unknown'}${healthy ? `: ${healthy.message.replace(/^the current state is \w+: /, '')}` : ''}`;
+    const r = stored?.restore;
+    const restoring = st.status.state === 'Restoring' && r?.phase ? ` (restore: ${r.phase}${r.bytes ? `, ${(r.bytes / 1e6).toFixed(0)} MB` : ''})` : '';
+    const line = `state ${st.status.state ?? 'unknown'}${healthy ? `: ${healthy.message.replace(/^the current state is \w+: /, '')}` : ''}${restoring}`;
     if (fresh && line !== last) {
       io.out(`  ${line}`);
       last = line;

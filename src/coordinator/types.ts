@@ -10,6 +10,21 @@ export type { InstanceStatus, Role };
 
 export type ClusterState = 'Offline' | 'Cloning' | 'Restoring' | 'Healthy' | 'Degraded' | 'Failed' | 'Lost' | 'Incomplete';
 
+/** `status.backup`: the last successful backup (the seed system's BackupStatus). */
+export interface BackupStatus {
+  time: string | null;
+  elapsed: string;
+  sourceIndex: number;
+  sourceUUID: string;
+  uuidSet: Record<string, string>;
+  binlogFilename: string;
+  gtidSet: string;
+  dumpSize: number;
+  binlogSize: number;
+  workDirUsage: number;
+  warnings: string[] | null;
+}
+
 export interface Condition {
   type: string;
   status: 'True' | 'False' | 'Unknown';
@@ -26,15 +41,20 @@ export interface ClusterStatus {
   errantReplicas: number;
   errantReplicaList: number[];
   cloned: boolean;
-  /** The last successful backup (the seed's BackupStatus; see src/backup/runner.ts). */
-  backup: Record<string, unknown>;
+  /** The last successful backup; `{}` before the first one. */
+  backup: Partial<BackupStatus>;
   restoredTime: string | null;
   /** The last backup that failed after the last success; cleared by the next success. */
   lastBackupFailure?: { time: string; message: string };
   /** Set once the cluster was Available (Healthy or Degraded): before that a primary that does not answer is starting, not lost. */
   availableOnce?: boolean;
   /** How the restore went (set while Restoring and once restored). */
-  restore?: { backupTime?: string; binlogApplied?: boolean; warnings?: string[]; error?: string; errorTime?: string };
+  restore?: {
+    backupTime?: string; binlogApplied?: boolean; warnings?: string[]; error?: string; errorTime?: string;
+    /** While it runs: download, prepare, restart, binlog; done at the end. */
+    phase?: string;
+    bytes?: number;
+  };
   /** Acknowledgements a commit waits for, as the primary's agent last reported (MariaDB: always 1). */
   semiSyncAcks?: number;
   state?: ClusterState;

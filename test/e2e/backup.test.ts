@@ -104,7 +104,7 @@ describe('backup and point-in-time restore (local clusters, S3-compatible store)
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /backup stored in s3:\/\/moco-backups.*manifest\.json/s);
     let st = await src.status();
-    const b1 = st.status.backup as { sourceIndex: number; time: string; binlogSize: number };
+    const b1 = st.status.backup;
     assert.notEqual(b1.sourceIndex, st.status.currentPrimaryIndex, 'the backup source is a replica');
     phase.b = await insert(src, range(200_001, 100));
     const bc = await cutPoint();
@@ -123,8 +123,8 @@ describe('backup and point-in-time restore (local clusters, S3-compatible store)
     writerAcked = writer.acked;
     assert.equal(second.code, 0, second.out);
     st = await src.status();
-    const b2 = st.status.backup as { sourceIndex: number; time: string; binlogSize: number; warnings: string[] | null };
-    assert.ok(b2.binlogSize > 0, 'the binlogs since the first backup were archived');
+    const b2 = st.status.backup;
+    assert.ok((b2.binlogSize ?? 0) > 0, 'the binlogs since the first backup were archived');
     assert.equal(b2.warnings, null);
     assert.notEqual(b2.sourceIndex, st.status.currentPrimaryIndex);
     const metrics = await fetch(`http://127.0.0.1:${JSON.parse(await fs.readFile(path.join(src.dir, 'src', 'cluster.json'), 'utf8')).coordinatorHttpPort}/metrics`).then((r) => r.text());
@@ -226,6 +226,6 @@ describe('backup and point-in-time restore (local clusters, S3-compatible store)
     }, 60_000, 'two scheduled backups');
     assert.ok(manifests.length >= 2);
     const st = await c.status();
-    assert.ok((st.status.backup as { time?: string }).time);
+    assert.ok(st.status.backup.time);
   });
 });

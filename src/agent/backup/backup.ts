@@ -93,9 +93,10 @@ export async function runBackup(agent: Agent, req: BackupRequest__Output, deps: 
       formatVersion: FORMAT_VERSION, format: 'mariadb-backup/xbstream', flavor: 'mariadb', version: before.version,
       cluster: { namespace: req.clusterNamespace, name: req.clusterName }, sourceIndex: req.sourceIndex, instanceId,
       time: req.time, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), gtid, binlogFile, base,
+      host: hostname(),
     };
     if (signal.aborted) throw new MocoError('CANCELLED', 'the backup was cancelled');
-    await bucket.putObject(`${dir}${MANIFEST}`, `${JSON.stringify({ ...manifest, host: hostname() }, null, 2)}\n`,
+    await bucket.putObject(`${dir}${MANIFEST}`, `${JSON.stringify(manifest, null, 2)}\n`,
       { contentType: 'application/json', signal });
     const done = new Date();
     log.info({ dumpBytes: base.size, binlogBytes: binlog?.size ?? 0, warnings }, 'backup complete');

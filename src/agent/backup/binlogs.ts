@@ -15,7 +15,8 @@ export interface BinlogSelection {
   gap?: string;
 }
 
-const fileNumber = (name: string): number => Number(/\.(\d+)$/.exec(name)?.[1] ?? NaN);
+/** The sequence number of a binlog file name (`binlog.000042` → 42). */
+export const binlogNumber = (name: string): number => Number(/\.(\d+)$/.exec(name)?.[1] ?? NaN);
 
 /**
  * The closed binlog files from `startFile` (or the oldest when it is empty or gone) to the newest closed one.
@@ -24,7 +25,7 @@ const fileNumber = (name: string): number => Number(/\.(\d+)$/.exec(name)?.[1] ?
 export async function selectBinlogs(db: Db, flavor: Flavor, startFile: string, previousGtid: string): Promise<BinlogSelection> {
   const [base] = await db.query('SELECT @@log_bin_basename AS b');
   const dir = path.dirname(str(base?.b));
-  const logs = (await db.query('SHOW BINARY LOGS')).map((r) => str(r.Log_name)).sort((a, b) => fileNumber(a) - fileNumber(b));
+  const logs = (await db.query('SHOW BINARY LOGS')).map((r) => str(r.Log_name)).sort((a, b) => binlogNumber(a) - binlogNumber(b));
   const closed = logs.slice(0, -1);
   let gap: string | undefined;
   let from = 0;

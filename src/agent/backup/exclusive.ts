@@ -6,7 +6,7 @@ const running = new WeakMap<Agent, string>();
 
 /** Marks `what` as running on this agent; BUSY when a backup, restore or clone already runs. */
 export function acquireExclusive(agent: Agent, what: string): () => void {
-  const current = running.get(agent) ?? (agent.clone.snapshot().state === 'in_progress' ? 'a clone' : undefined);
+  const current = running.get(agent);
   if (current !== undefined) throw busy(`${current} is running on this instance; try again when it has finished`);
   running.set(agent, what);
   return () => {

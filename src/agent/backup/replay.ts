@@ -12,6 +12,7 @@ import { downloadArchive } from '../../backup/transfer.ts';
 import type { Agent } from '../agent.ts';
 import { requireMysqld } from '../mysqld.ts';
 import { optionValue } from '../clone/donor.ts';
+import { binlogNumber } from './binlogs.ts';
 import { exited, tailLines, which } from '../tools.ts';
 import { USERS, bootstrapSql, sqlString, type Passwords } from '../users.ts';
 
@@ -45,8 +46,6 @@ export async function resetAccounts(agent: Agent, stagedDir: string, passwords: 
   }
 }
 
-const fileNumber = (name: string): number => Number(/\.(\d+)$/.exec(name)?.[1] ?? NaN);
-
 /**
  * Downloads the binlog archive next to the data directory and replays it into mysqld: transactions after
  * `fromGtid` (the backup's position; the start position is exclusive) whose event time is before
@@ -63,7 +62,7 @@ export async function replayBinlogs(agent: Agent, bucket: BucketClient, binlog: 
   try {
     const unpack = unpackFiles(work);
     await downloadArchive(bucket, binlog.archive, unpack.sink, unpack.done.then(() => undefined), { signal, onProgress: onBytes });
-    const files = (await unpack.done).filter((n) => /\.\d+$/.test(n)).sort((a, b) => fileNumber(a) - fileNumber(b));
+    const files = (await unpack.done).filter((n) => /\.\d+$/.test(n)).sort((a, b) => binlogNumber(a) - binlogNumber(b));
     if (files.length === 0) throw new MocoError('INTERNAL', `the binlog archive ${binlog.archive.key} holds no binlog files`);
     const optFile = path.join(work, 'client.cnf');
     await fs.writeFile(optFile, `[client]\nuser=moco-agent\npassword=${optionValue(agent.options.passwords.agent)}\n` +

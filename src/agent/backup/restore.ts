@@ -11,7 +11,7 @@ import { MocoError, failedPrecondition, invalidArgument } from '../../shared/err
 import type { Logger } from '../../shared/logger.ts';
 import type { RestoreRequest__Output } from '../../generated/moco/agent/v1/RestoreRequest.ts';
 import type { RestoreResult } from '../../generated/moco/agent/v1/RestoreResult.ts';
-import { BINLOG_MANIFEST, MANIFEST, binlogDateTime, normalizeRestorePoint, type BackupManifest, type BinlogManifest } from '../../backup/layout.ts';
+import { BINLOG_MANIFEST, MANIFEST, binlogDateTime, requireRestorePoint, type BackupManifest, type BinlogManifest } from '../../backup/layout.ts';
 import type { BucketClient, BucketTarget } from '../../backup/storage/types.ts';
 import { downloadArchive } from '../../backup/transfer.ts';
 import type { Agent } from '../agent.ts';
@@ -74,7 +74,7 @@ export async function runRestore(agent: Agent, req: RestoreRequest__Output, deps
   progress: (p: RestoreProgressEvent) => void): Promise<RestoreResult> {
   const target = bucketTarget(req.bucket);
   checkLocation(req.prefix, req.time);
-  const point = req.applyBinlog ? normalizeRestorePoint(req.restorePoint) : undefined;
+  const point = req.applyBinlog ? requireRestorePoint(req.restorePoint) : undefined;
   const passwords = passwordsOf(req);
   const { dataDir } = agent.options;
   const done = await readRecord(dataDir);

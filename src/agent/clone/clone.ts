@@ -9,6 +9,7 @@ import type { Agent } from '../agent.ts';
 import type { CloneRequest__Output } from '../../generated/moco/agent/v1/CloneRequest.ts';
 import { cloneMariadb } from './mariadb.ts';
 import { cloneMysql } from './mysql.ts';
+import { acquireExclusive } from '../backup/exclusive.ts';
 
 export interface CloneDeps {
   mariadbBackup: string;
@@ -47,7 +48,13 @@ export async function runClone(agent: Agent, req: CloneRequest__Output, deps: Cl
   if (status.hasUserData) {
     throw failedPrecondition('the recipient holds user data; a clone would destroy it (re-initialise the instance first if that is intended)');
   }
-  agent.clone.begin(donor);
+  const release = acquireExclusive(agent, 'a clone');
+  try {
+    agent.clone.begin(donor);
+  } catch (err) {
+    release();
+    throw err;
+  }
   const log = deps.log.child({ donor });
   log.info('clone started');
   try {
@@ -68,5 +75,7 @@ export async function runClone(agent: Agent, req: CloneRequest__Output, deps: Cl
     agent.clone.fail(err);
     log.error({ err }, 'clone failed');
     throw err;
+  } finally {
+    release();
   }
 }

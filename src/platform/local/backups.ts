@@ -15,7 +15,7 @@ import { bucketTarget, defaultBackupTarget } from '../../backup/policy.ts';
 import { runClusterBackup, runClusterRestore, type BackupStatus, type RunnerAgent } from '../../backup/runner.ts';
 import { ensureDirectory, openBucket } from '../../backup/storage/index.ts';
 import type { BucketTarget } from '../../backup/storage/types.ts';
-import { messageOf } from '../../shared/errors.ts';
+import { failedPrecondition, messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { loadPasswords } from '../../agent/users.ts';
 import { writeJsonAtomic, type ClusterDir } from './state.ts';
@@ -62,6 +62,7 @@ export class BackupService {
   private nextDue: Date | undefined;
   private scheduleText = '';
   private retry: { at: number; attempt: number } | undefined;
+  private restoreAbort: AbortController | undefined;
   private stopped = false;
 
   constructor(private readonly o: BackupServiceOptions) {}
@@ -86,6 +87,8 @@ export class BackupService {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.running?.abort.abort();
+    // The agent finishes a restore whose data swap has begun even when this call goes away.
+    this.restoreAbort?.abort();
     await this.running?.done;
   }
 
@@ -208,6 +211,9 @@ export class BackupService {
     metrics.backupInProgress.set(1);
     let lastWrite = 0;
     try {
+      if (spec.restore && !manager.current().restoredTime) {
+        throw failedPrecondition(`cluster ${spec.namespace}/${spec.name} is still being restored; back it up once moco status shows it restored`);
+      }
       const target = backupTargetOf(spec, this.stateRoot);
       if (target.backendType === 'file') await ensureDirectory(target.bucket, signal);
       const bucket = openBucket(target);
@@ -220,7 +226,7 @@ export class BackupService {
       log.info({ id, trigger, location: run.location }, 'backup started');
       const status = manager.current();
       const outcome = await runClusterBackup({
-        spec, primaryIndex: status.currentPrimaryIndex, previous: status.backup as Partial<BackupStatus>, target,
+        spec, primaryIndex: status.currentPrimaryIndex, previous: status.backup, target,
         agent: (i) => this.o.agent(i), ready: (i) => this.o.ready(i), signal,
         onProgress: (p) => {
           Object.assign(run, { phase: p.phase, bytes: p.bytes, sourceIndex: p.sourceIndex });
@@ -230,7 +236,7 @@ export class BackupService {
           }
         },
       });
-      await manager.patchStatus({ backup: outcome.status as unknown as Record<string, unknown>, lastBackupFailure: undefined });
+      await manager.patchStatus({ backup: outcome.status, lastBackupFailure: undefined });
       Object.assign(run, { state: 'succeeded', phase: 'done', status: outcome.status, manifestKey: outcome.manifestKey, sourceIndex: outcome.status.sourceIndex });
       this.exportStatus();
       this.event('Normal', 'BackupCreated', `backup ${outcome.manifestKey} created from instance ${outcome.status.sourceIndex}`);
@@ -257,7 +263,7 @@ export class BackupService {
 
   /** moco_backup_* gauges from status.backup (only once a backup exists, as the seed does). */
   private exportStatus(): void {
-    const b = this.o.manager.current().backup as Partial<BackupStatus>;
+    const b = this.o.manager.current().backup;
     if (!b.time) return;
     const m = this.o.metrics;
     m.backupTimestamp.set(Date.parse(b.time) / 1000);
@@ -294,20 +300,28 @@ export class BackupService {
     }
     let bucket: ReturnType<typeof openBucket> | undefined;
     const abort = new AbortController();
+    this.restoreAbort = abort;
     try {
       const target = bucketTarget(restore.jobConfig, this.stateRoot);
       bucket = openBucket(target);
       log.info({ source: `${restore.sourceNamespace}/${restore.sourceName}`, point: restore.restorePoint, location: bucket.describe() }, 'restore started');
       this.event('Normal', 'RestoreStarted', `restoring ${restore.sourceNamespace}/${restore.sourceName} as of ${restore.restorePoint} from ${bucket.describe()}`);
       const passwords = await loadPasswords({}, this.o.dir.passwordsDir);
+      let lastProgress = 0;
       const outcome = await runClusterRestore({
         source: { name: restore.sourceName, namespace: restore.sourceNamespace }, restorePoint: restore.restorePoint,
         target, bucket, agent, passwords: { ...passwords }, signal: abort.signal,
-        onProgress: (p) => log.debug({ phase: p.phase, bytes: p.bytes }, 'restore progress'),
+        onProgress: (p) => {
+          // Shown by moco up and moco status while the restore runs (a phase change at once, else every 2 s).
+          const prev = manager.current().restore;
+          if (prev?.phase === p.phase && Date.now() - lastProgress < 2000) return;
+          lastProgress = Date.now();
+          void manager.patchStatus({ restore: { ...prev, phase: p.phase, bytes: p.bytes } });
+        },
       });
       await manager.patchStatus({
         restoredTime: outcome.restoredTime,
-        restore: { backupTime: outcome.backupTime, binlogApplied: outcome.binlogApplied, warnings: outcome.warnings },
+        restore: { backupTime: outcome.backupTime, binlogApplied: outcome.binlogApplied, warnings: outcome.warnings, phase: 'done' },
       });
       this.event('Normal', 'Restored', `restored from backup ${outcome.backupTime}${outcome.binlogApplied ? ' and its binlogs' : ''} up to ${restore.restorePoint}`);
       for (const w of outcome.warnings) this.event('Warning', 'RestoreWarning', w);
@@ -320,6 +334,7 @@ export class BackupService {
       log.warn({ err: message }, 'restore failed');
     } finally {
       bucket?.close();
+      this.restoreAbort = undefined;
     }
   }
 

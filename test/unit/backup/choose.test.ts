@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseBackupSource, chooseRestoreBackup, type BackupEntry, type SourceCandidate } from '../../../src/backup/choose.ts';
-import { binlogDateTime, formatKeyTime, groupBackups, normalizeRestorePoint, parseKeyTime, type BackupManifest } from '../../../src/backup/layout.ts';
+import { binlogDateTime, formatKeyTime, groupBackups, requireRestorePoint, parseKeyTime, type BackupManifest } from '../../../src/backup/layout.ts';
 import { MocoError } from '../../../src/shared/errors.ts';
 
 const ids = ['id-0', 'id-1', 'id-2'];
@@ -101,8 +101,8 @@ describe('layout', () => {
     ]);
   });
   it('restore points are UTC whole seconds; the binlog tools get "YYYY-MM-DD hh:mm:ss"', () => {
-    assert.equal(normalizeRestorePoint('2026-01-01T12:00:00.999+09:00').toISOString(), '2026-01-01T03:00:00.000Z');
+    assert.equal(requireRestorePoint('2026-01-01T12:00:00.999+09:00').toISOString(), '2026-01-01T03:00:00.000Z');
     assert.equal(binlogDateTime(new Date('2026-01-01T03:00:00Z')), '2026-01-01 03:00:00');
-    assert.throws(() => normalizeRestorePoint('yesterday'), /not an RFC 3339 time/);
+    assert.throws(() => requireRestorePoint('yesterday'), /not an RFC 3339 time/);
   });
 });

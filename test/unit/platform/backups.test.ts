@@ -100,7 +100,7 @@ describe('local backup service', () => {
     assert.equal(run.id, id);
     assert.equal(run.state, 'succeeded');
     assert.equal(run.location, `directory ${path.join(root, 'backups')}`);
-    assert.equal((status.backup as { gtidSet?: string }).gtidSet, '0-1-5');
+    assert.equal(status.backup.gtidSet, '0-1-5');
     assert.equal(a.calls[0]?.prefix, 'moco/default/c/');
     assert.equal(a.calls[0]?.bucket?.bucket, path.join(root, 'backups'));
     await s.stop();
@@ -119,7 +119,7 @@ describe('local backup service', () => {
     await s.tick();
     await s.idle();
     assert.equal(status.lastBackupFailure, undefined);
-    assert.ok((status.backup as { time?: string }).time);
+    assert.ok(status.backup.time);
     await s.stop();
   });
 
