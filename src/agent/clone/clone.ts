@@ -10,6 +10,15 @@ import type { CloneRequest__Output } from '../../generated/moco/agent/v1/CloneRe
 import { cloneMariadb } from './mariadb.ts';
 import { cloneMysql } from './mysql.ts';
 import { acquireExclusive } from '../backup/exclusive.ts';
+import { copyFromExternalMariadb } from './external.ts';
+import { PASSWORD_KEYS } from '../users.ts';
+
+/** MySQL, external donor: the init account re-creates this cluster's accounts, so it needs every password. */
+function checkInitAccount(req: CloneRequest__Output): void {
+  if (req.initPassword === '') throw invalidArgument(`init_password for init user "${req.initUser}" is empty`);
+  const missing = PASSWORD_KEYS.filter((k) => !req.passwords[k]);
+  if (missing.length > 0) throw invalidArgument(`passwords lacks ${missing.join(', ')}; a clone from an external donor re-creates every account of the cluster`);
+}
 
 export interface CloneDeps {
   mariadbBackup: string;
@@ -32,17 +41,21 @@ const DEFAULT_BOOT_TIMEOUT_MS = 10 * 60_000;
 export async function runClone(agent: Agent, req: CloneRequest__Output, deps: CloneDeps): Promise<CloneResult> {
   const adapter = await agent.flavor();
   const flavor = adapter.flavor;
-  if (flavor === 'mariadb' && req.donorAgentAddress.trim() === '') {
-    throw invalidArgument('donor_agent_address is empty; MariaDB clones stream from the donor\'s agent (host:port)');
+  // MariaDB without a donor agent: a logical copy from an external server.
+  const external = flavor === 'mariadb' && req.donorAgentAddress.trim() === '' && req.donorHost.trim() !== '';
+  if (flavor === 'mariadb' && req.donorAgentAddress.trim() === '' && !external) {
+    throw invalidArgument('donor_agent_address is empty; MariaDB clones stream from the donor\'s agent (host:port), or copy from an external server (donor_host)');
   }
-  if (flavor === 'mysql' && (req.donorHost.trim() === '' || req.donorPort < 1 || req.donorPort > 65535)) {
-    throw invalidArgument('donor_host and donor_port (1-65535) are required for a MySQL clone');
+  if ((flavor === 'mysql' || external) && (req.donorHost.trim() === '' || req.donorPort < 1 || req.donorPort > 65535)) {
+    throw invalidArgument(`donor_host and donor_port (1-65535) are required for ${external ? 'a copy from an external server' : 'a MySQL clone'}`);
   }
+  if (external && req.donorUser === '') throw invalidArgument('donor_user is required for a copy from an external server');
+  if (req.initUser !== '' && flavor === 'mysql') checkInitAccount(req);
   const user = req.donorUser || 'moco-clone-donor';
   const password = req.donorUser ? req.donorPassword : agent.options.passwords.cloneDonor;
   if (password === '') throw invalidArgument(`password for donor user "${user}" is empty`);
   const bootTimeoutMs = req.bootTimeoutSeconds > 0 ? req.bootTimeoutSeconds * 1000 : DEFAULT_BOOT_TIMEOUT_MS;
-  const donor = flavor === 'mariadb' ? req.donorAgentAddress : `${req.donorHost}:${req.donorPort}`;
+  const donor = flavor === 'mariadb' && !external ? req.donorAgentAddress : `${req.donorHost}:${req.donorPort}`;
 
   const status = await agent.readFlavorStatus();
   if (status.hasUserData) {
@@ -58,7 +71,13 @@ export async function runClone(agent: Agent, req: CloneRequest__Output, deps: Cl
   const log = deps.log.child({ donor });
   log.info('clone started');
   try {
-    const gtid = flavor === 'mariadb'
+    const gtid = external
+      ? await copyFromExternalMariadb({
+        db: agent.database(), donor: { host: req.donorHost, port: req.donorPort, user, password },
+        socketPath: agent.options.socketPath, agentPassword: agent.options.passwords.agent,
+        tracker: agent.clone, log, signal: deps.lifetime,
+      }, status.serverId)
+      : flavor === 'mariadb'
       ? await cloneMariadb({
         db: agent.database(), dataDir: agent.options.dataDir, mariadbBackup: deps.mariadbBackup, mbstream: deps.mbstream,
         openDonorStream: (signal) => deps.openDonorStream(req.donorAgentAddress, signal), bootTimeoutMs,
@@ -67,6 +86,7 @@ export async function runClone(agent: Agent, req: CloneRequest__Output, deps: Cl
       : await cloneMysql({
         db: agent.db, host: req.donorHost, port: req.donorPort, user, password, bootTimeoutMs,
         tracker: agent.clone, log, signal: deps.lifetime,
+        ...(req.initUser !== '' ? { init: { user: req.initUser, password: req.initPassword, socketPath: agent.options.socketPath, passwords: req.passwords } } : {}),
       });
     const durationMs = agent.clone.succeed();
     log.info({ bytes: agent.clone.bytesTransferred, durationMs, gtid }, 'clone completed');

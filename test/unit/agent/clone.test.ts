@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import { cloneStatements } from '../../../src/agent/clone/mysql.ts';
+import { cloneStatements, reinitStatements } from '../../../src/agent/clone/mysql.ts';
+import { GtidScanner, copiedAccount } from '../../../src/agent/clone/external.ts';
+import { PASSWORD_KEYS, USERS, type Passwords } from '../../../src/agent/users.ts';
 import { readBackupGtid } from '../../../src/agent/clone/mariadb.ts';
 
 describe('cloneStatements (mysql)', () => {
@@ -12,6 +14,51 @@ describe('cloneStatements (mysql)', () => {
     const st = cloneStatements('moco-test-0.moco-test.default.svc', 33062);
     assert.deepEqual(st.donorList, ['SET GLOBAL clone_valid_donor_list = ?', ['moco-test-0.moco-test.default.svc:33062']]);
     assert.equal(st.clone, 'CLONE INSTANCE FROM ?@?:? IDENTIFIED BY ?');
+  });
+});
+
+describe('reinitStatements (mysql, clone from an external donor)', () => {
+  const passwords = Object.fromEntries(PASSWORD_KEYS.map((k) => [k, `pw-${k}`])) as Passwords;
+  const { statements, plugins } = reinitStatements(passwords);
+
+  it('drops every cluster account before re-creating it with this cluster\'s password, unbinlogged', () => {
+    assert.equal(statements[0], 'SET SESSION sql_log_bin = 0;');
+    for (const u of USERS) {
+      const drop = statements.indexOf(`DROP USER IF EXISTS '${u.name}'@'%';`);
+      const create = statements.findIndex((l) => l.startsWith(`CREATE USER IF NOT EXISTS '${u.name}'@'%' IDENTIFIED BY 'pw-${u.password}'`));
+      assert.ok(drop >= 0 && create > drop, u.name);
+    }
+  });
+
+  it('keeps the donor\'s root and installs the plugins separately (they may exist already)', () => {
+    assert.ok(!statements.some((l) => l.includes("'root'")));
+    assert.deepEqual(plugins.map((p) => p.split(' ')[2]), ['rpl_semi_sync_master', 'rpl_semi_sync_slave', 'clone']);
+    assert.equal(statements.at(-1), 'FLUSH PRIVILEGES;');
+  });
+});
+
+describe('external copy (mariadb)', () => {
+  it('copies application accounts only: not root, system or the cluster\'s own', () => {
+    assert.deepEqual(
+      [['app', '%'], ['root', 'localhost'], ['mariadb.sys', 'localhost'], ['moco-admin', '%'], ['', 'localhost'], ['PUBLIC', ''], ['reporting', '10.%']]
+        .map(([u, h]) => copiedAccount(u as string, h as string)),
+      [true, false, false, false, false, false, true],
+    );
+  });
+
+  it('finds the dump\'s GTID comment even when it is split across chunks, and counts bytes', () => {
+    let counted = 0;
+    const s = new GtidScanner((n) => { counted += n; });
+    const text = "INSERT INTO t VALUES (1,'-- SET GLOBAL gtid_slave_pos=''9-9-9'';');\n-- SET GLOBAL gtid_slave_pos='0-100-7';\n-- Dump completed\n";
+    const cut = text.indexOf('gtid_slave_pos=\'0');
+    const out: Buffer[] = [];
+    s.on('data', (b: Buffer) => out.push(b));
+    s.write(Buffer.from(text.slice(0, cut)));
+    s.write(Buffer.from(text.slice(cut)));
+    s.end();
+    assert.equal(s.gtid, '0-100-7');
+    assert.equal(counted, Buffer.byteLength(text));
+    assert.equal(Buffer.concat(out).toString(), text);
   });
 });
 

@@ -8,6 +8,9 @@ export interface CloneRequest {
   'donorUser'?: (string);
   'donorPassword'?: (string);
   'bootTimeoutSeconds'?: (number);
+  'initUser'?: (string);
+  'initPassword'?: (string);
+  'passwords'?: ({[key: string]: string});
 }
 
 export interface CloneRequest__Output {
@@ -17,4 +20,7 @@ export interface CloneRequest__Output {
   'donorUser': (string);
   'donorPassword': (string);
   'bootTimeoutSeconds': (number);
+  'initUser': (string);
+  'initPassword': (string);
+  'passwords': ({[key: string]: string});
 }
