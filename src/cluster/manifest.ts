@@ -12,7 +12,7 @@ import { messageOf } from '../shared/errors.ts';
 import {
   Checker, describe, given, isObj, ManifestError, notApplyingInto, type NotApplying, type Obj, words,
 } from './checker.ts';
-import type { ClusterSpec, LoadedManifest } from './spec.ts';
+import type { ClusterSpec, LoadedManifest, ReplicationSource } from './spec.ts';
 
 export { ManifestError, parseQuantityBytes } from './checker.ts';
 
@@ -226,6 +226,10 @@ export function parseManifest(
     const v = c.str(spec[key], `spec.${key}`);
     if (v !== undefined) result[key] = v;
   }
+  if (result.replicationSourceSecretName) {
+    const source = checkSourceSecret(c, sources, result.replicationSourceSecretName, notApplyingLocally);
+    if (source) result.replicationSource = source;
+  }
   if (restore) result.restore = restore;
   if (memoryBytes !== undefined) result.memoryBytes = memoryBytes;
 
@@ -261,6 +265,39 @@ export function parseManifest(
   if (c.problems.length > 0) throw fail();
   return { spec: result, cluster, configMap, backupPolicy, notApplyingLocally };
 }
+
+/**
+ * The source Secret's keys (the seed's names). A Secret that is not in the file is not an error (the seed
+ * examples name one without carrying it): the cluster waits in the Cloning state until a manifest with it is applied.
+ */
+function checkSourceSecret(c: Checker, sources: EnvSources, name: string, notes: string[]): ReplicationSource | undefined {
+  const data = sources.data('Secret', name, 'spec.replicationSourceSecretName', true);
+  if (!data) {
+    notes.push(`spec.replicationSourceSecretName: Secret "${name}" is not in this file, so the cluster waits (state Cloning) ` +
+      'until it is: add it as another document (kind: Secret, stringData: HOST, PORT, USER, PASSWORD, and for MySQL ' +
+      'INIT_USER, INIT_PASSWORD) and run moco up -f again');
+    return undefined;
+  }
+  const at = `Secret ${name} stringData`;
+  const need = (key: string): string | undefined => {
+    const v = data[key];
+    c.check(v === undefined || v === '', `${at}.${key}`, `is missing or empty; the source Secret needs HOST, PORT, USER and PASSWORD`);
+    return v || undefined;
+  };
+  const [host, portText, user, password] = [need('HOST'), need('PORT'), need('USER'), need('PASSWORD')];
+  const port = Number(portText);
+  c.check(portText !== undefined && (!/^\d+$/.test(portText.trim()) || port < 1 || port > 65535), `${at}.PORT`,
+    `"${portText}" is not a port number; use 1-65535`);
+  const extra = Object.keys(data).filter((k) => !SOURCE_SECRET_KEYS.includes(k));
+  if (extra.length > 0) notes.push(`${at}: key(s) ${extra.join(', ')} are not used (the keys are ${SOURCE_SECRET_KEYS.join(', ')})`);
+  if (!host || !user || !password || !(port >= 1 && port <= 65535)) return undefined;
+  const source: ReplicationSource = { host: host.trim(), port, user, password };
+  if (data.INIT_USER) source.initUser = data.INIT_USER;
+  if (data.INIT_PASSWORD) source.initPassword = data.INIT_PASSWORD;
+  return source;
+}
+
+const SOURCE_SECRET_KEYS = ['HOST', 'PORT', 'USER', 'PASSWORD', 'INIT_USER', 'INIT_PASSWORD'];
 
 /** A stable server_id base in [1, 2^30] from namespace/name (FNV-1a), standing in for MOCO's random one. */
 function defaultServerIdBase(namespace: string, name: string): number {

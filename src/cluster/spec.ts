@@ -20,6 +20,11 @@ export interface ClusterSpec {
   /** Maximum wait for mysqld to start; also the clone boot timeout. Default 3600. */
   startupWaitSeconds: number;
   replicationSourceSecretName?: string;
+  /**
+   * The external source, from the Secret named by replicationSourceSecretName when it is in the same file;
+   * absent while that Secret is missing (the cluster then waits in the Cloning state).
+   */
+  replicationSource?: ReplicationSource;
   backupPolicyName?: string;
   /**
    * The BackupPolicy named by backupPolicyName (it must be in the same file), normalized. Its
@@ -33,6 +38,18 @@ export interface ClusterSpec {
   mycnf: Record<string, string>;
   /** Memory request or limit of the mysqld container, in bytes (feeds the buffer pool rule). */
   memoryBytes?: number;
+}
+
+/** The keys of the seed's source Secret: HOST, PORT, USER, PASSWORD, INIT_USER, INIT_PASSWORD. */
+export interface ReplicationSource {
+  host: string;
+  port: number;
+  /** Clones (MySQL: CLONE; MariaDB: a consistent dump) and replicates as this account. */
+  user: string;
+  password: string;
+  /** MySQL only: the account that re-creates the cluster's own accounts on the cloned data. */
+  initUser?: string;
+  initPassword?: string;
 }
 
 export interface LoadedManifest {

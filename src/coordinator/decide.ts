@@ -15,7 +15,8 @@ export type Step =
   | { kind: 'configurePrimary'; index: number; waitForReplicaCount: number }
   | { kind: 'setReadOnly'; index: number }
   | { kind: 'clone'; index: number; donor: number }
-  | { kind: 'configureReplica'; index: number; source: number; semiSync: boolean }
+  /** `source`: an instance index, or 'external' (the replication source outside the cluster). */
+  | { kind: 'configureReplica'; index: number; source: number | 'external'; semiSync: boolean }
   | { kind: 'setWritable'; index: number }
   | { kind: 'fail'; message: string };
 
@@ -23,6 +24,8 @@ export type Operation =
   | { kind: 'none' }
   | { kind: 'configure'; steps: Step[] }
   | { kind: 'switchover'; from: number; to: number }
+  /** Copy the external source into the primary (the Cloning state). */
+  | { kind: 'cloneExternal'; index: number }
   | { kind: 'failover'; from: number };
 
 export interface Decision {
@@ -62,6 +65,42 @@ function waitCountFor(replicas: number): number {
 export function failoverQuorum(replicas: number, acks: number | undefined): number {
   const r = replicas - 1;
   return r - Math.max(1, Math.min(acks ?? 1, r)) + 1;
+}
+
+/**
+ * The replicas a failover needs. An intermediate cluster acknowledges nothing (its writes come from the
+ * external source, which keeps them; the new primary fetches what it lacks from there): one replica is enough.
+ */
+export function replicasNeededForFailover(obs: Pick<Observation, 'spec' | 'status'>): number {
+  return isIntermediate(obs) ? Math.min(1, obs.spec.replicas - 1) : failoverQuorum(obs.spec.replicas, obs.status.semiSyncAcks);
+}
+
+/** The primary replicates from an external source and stays read-only. */
+export function isIntermediate(obs: Pick<Observation, 'spec'>): boolean {
+  return !!obs.spec.replicationSourceSecretName;
+}
+
+/** The primary replicates from the external source (the one the Secret names now). */
+function replicatesFromExternal(obs: Observation, s: InstanceStatus): boolean {
+  const src = obs.spec.replicationSource;
+  const r = s.replica;
+  return !!src && !!r && r.ioRunning && r.sourceHost === src.host && r.sourcePort === src.port;
+}
+
+/**
+ * Errant sources that matter. In an intermediate cluster a replica may be ahead of the primary with the external
+ * source's transactions (the primary fetches them from the source): only transactions that originated on a
+ * member of this cluster make it errant.
+ */
+function errantIn(obs: Observation, flavor: Flavor, sources: string[]): boolean {
+  if (!isIntermediate(obs)) return sources.length > 0;
+  const base = obs.spec.serverIdBase;
+  const uuids = new Set(obs.instances.map((i) => i.status?.gtidSourceId.toLowerCase()).filter((u) => !!u));
+  return sources.some((src) => {
+    if (flavor === 'mysql') return uuids.has(src.toLowerCase());
+    const id = Number(src.split('-')[1]);
+    return id >= base && id < base + obs.spec.replicas;
+  });
 }
 
 function flavorOf(obs: Observation): Flavor | undefined {
@@ -146,7 +185,7 @@ export function decide(obs: Observation, options: DecideOptions = {}): Decision 
   const primaryExecuted = executedText(fresh);
   if (flavor && fresh && primaryExecuted !== '') {
     errant = obs.instances.filter((i) => i.index !== P && i.status &&
-      errantSources(flavor, executedText(i.status), primaryExecuted, fresh.gtidSourceId).length > 0)
+      errantIn(obs, flavor, errantSources(flavor, executedText(i.status), primaryExecuted, fresh.gtidSourceId)))
       .map((i) => i.index);
   } else {
     errant = [...status.errantReplicaList];
@@ -165,18 +204,28 @@ export function decide(obs: Observation, options: DecideOptions = {}): Decision 
 
   if (spec.offline) return result('Offline', 'the cluster is offline');
   if (spec.restore && !status.restoredTime) return result('Restoring', 'waiting for the restore to finish');
-  if (spec.replicationSourceSecretName && !status.cloned &&
+  const intermediate = isIntermediate(obs);
+  if (intermediate && !status.cloned &&
     (!pst || (pst.clone && pst.clone.state !== '' && pst.clone.state !== 'completed') || (!pst.clone?.state && executedText(pst) === ''))) {
-    return result('Cloning', 'cloning from the external source');
+    if (!spec.replicationSource) {
+      return result('Cloning', `waiting for Secret "${spec.replicationSourceSecretName}" with the external source's HOST, PORT, USER and PASSWORD`);
+    }
+    if (!pst) return result('Cloning', `waiting for the primary ${P} to start before cloning from the external source`);
+    if (pst.clone?.state === 'in_progress') return result('Cloning', `cloning from the external source (${pst.clone.phase})`);
+    const again = pst.clone?.state === 'failed' ? ` again (the last attempt failed: ${pst.clone.error})` : '';
+    return result('Cloning', `cloning from the external source ${spec.replicationSource.host}:${spec.replicationSource.port}${again}`,
+      { kind: 'cloneExternal', index: P });
   }
   if (!primary) return result('Lost', `currentPrimaryIndex ${P} is not an instance of this ${R}-instance cluster`);
 
-  const primaryWritableOk = pst !== null && !pst.readOnly;
+  // An intermediate primary stays read-only; any other primary must be writable.
+  const primaryWritableOk = pst !== null && pst.readOnly === intermediate;
+  const externalOk = !intermediate || (pst !== null && replicatesFromExternal(obs, pst));
   const fitReplica = (i: InstanceView): boolean =>
     i.status !== null && !isErrant(i) && i.status.readOnly && replicatesFromPrimary(i, primary);
 
   // Healthy
-  if (pst && primaryWritableOk && views.every((i) => i.ready) && others.every(fitReplica) && replicasInCluster(obs, pst) === R - 1) {
+  if (pst && primaryWritableOk && externalOk && views.every((i) => i.ready) && others.every(fitReplica) && replicasInCluster(obs, pst) === R - 1) {
     const candidates = others.map((i) => i.index);
     if (obs.switchoverRequested && !holdSwitchover && candidates.length > 0) {
       return result('Healthy', 'switchover requested', { kind: 'switchover', from: P, to: candidates[0] as number }, candidates);
@@ -186,12 +235,15 @@ export function decide(obs: Observation, options: DecideOptions = {}): Decision 
   // Degraded
   const ok = others.filter((i) => i.ready && fitReplica(i));
   if (pst && primary.ready && !lostData && primaryWritableOk && replicasInCluster(obs, pst) >= Math.floor(R / 2) &&
-    ok.length >= Math.floor(R / 2) && ok.length !== R - 1) {
+    ok.length >= Math.floor(R / 2) && (ok.length !== R - 1 || !externalOk)) {
     const candidates = ok.map((i) => i.index);
     if (obs.switchoverRequested && !holdSwitchover && candidates.length > 0) {
       return result('Degraded', 'switchover requested', { kind: 'switchover', from: P, to: candidates[0] as number }, candidates);
     }
-    return result('Degraded', `${R - 1 - ok.length} replica(s) not ready or not replicating`,
+    const why = ok.length !== R - 1 ? `${R - 1 - ok.length} replica(s) not ready or not replicating`
+      : !spec.replicationSource ? `the primary cannot replicate from the external source: Secret "${spec.replicationSourceSecretName}" is missing`
+      : 'the primary does not replicate from the external source';
+    return result('Degraded', why,
       { kind: 'configure', steps: configureSteps(obs, views, errant, options) }, candidates);
   }
   // Primary down (or empty while replicas hold data).
@@ -206,14 +258,15 @@ export function decide(obs: Observation, options: DecideOptions = {}): Decision 
       return result('Incomplete', `waiting for the primary ${P} to start`);
     }
     const usable = others.filter((i) => i.status && i.status.replica && !isErrant(i) && executedText(i.status) !== '' && !receivedLost(i.status));
-    const needed = failoverQuorum(R, status.semiSyncAcks);
+    const needed = replicasNeededForFailover(obs);
     if (R > 1 && usable.length >= needed) {
       return result('Failed', lostData ? `the primary ${P} lost its data` : `the primary ${P} does not answer`, { kind: 'failover', from: P });
     }
     return result('Lost', `the primary ${P} is down and only ${usable.length} of the ${needed} replica(s) needed to be sure no ` +
       'acknowledged transaction is lost can be observed; restore it, or restore the cluster from a backup');
   }
-  return result('Incomplete', primaryWritableOk ? 'some instances are not ready or not replicating' : 'the primary is not writable yet',
+  return result('Incomplete', !primaryWritableOk ? (intermediate ? 'the primary is not read-only yet' : 'the primary is not writable yet')
+    : !externalOk ? 'the primary does not replicate from the external source yet' : 'some instances are not ready or not replicating',
     { kind: 'configure', steps: configureSteps(obs, views, errant, options) });
 }
 
@@ -244,17 +297,26 @@ function configureSteps(obs: Observation, views: InstanceView[], errant: number[
     steps.push({ kind: 'sleep', ms: options.roleSettleMs ?? 300, why: 'let the endpoints drop the old roles' });
     for (const i of alive) steps.push({ kind: 'killConnections', index: i });
   }
-  // 4. The primary.
-  if (pst.replica?.ioRunning) steps.push({ kind: 'stopReplicaIO', index: P });
-  // Only a received set that is still there to apply (a lost relay log would make this wait forever).
-  const received = pst.replica?.receivedReliable ? pst.replica.received?.text ?? '' : '';
-  if (received !== '' && !gtidContains(gtid(flavor, executedText(pst)), gtid(flavor, received))) {
-    steps.push({ kind: 'waitForGtid', index: P, gtid: received, timeoutMs: options.applyWaitMs ?? 60_000 });
+  // 4. The primary: an intermediate one read-only and replicating from the external source (asynchronously);
+  // any other stops replicating, applies what it received and waits for semi-sync acknowledgements.
+  const intermediate = isIntermediate(obs);
+  if (intermediate) {
+    if (!pst.readOnly) steps.push({ kind: 'setReadOnly', index: P });
+    if (spec.replicationSource && (!replicatesFromExternal(obs, pst) || pst.semiSync?.replicaEnabled)) {
+      steps.push({ kind: 'configureReplica', index: P, source: 'external', semiSync: false });
+    }
+  } else {
+    if (pst.replica?.ioRunning) steps.push({ kind: 'stopReplicaIO', index: P });
+    // Only a received set that is still there to apply (a lost relay log would make this wait forever).
+    const received = pst.replica?.receivedReliable ? pst.replica.received?.text ?? '' : '';
+    if (received !== '' && !gtidContains(gtid(flavor, executedText(pst)), gtid(flavor, received))) {
+      steps.push({ kind: 'waitForGtid', index: P, gtid: received, timeoutMs: options.applyWaitMs ?? 60_000 });
+    }
+    const w = R > 1 ? waitCountFor(R) : 0;
+    const s = pst.semiSync;
+    const semiOk = R > 1 ? !!s?.sourceEnabled && (s.waitForReplicaCount === w || s.waitForReplicaCount === status.semiSyncAcks) : !s?.sourceEnabled;
+    if (!semiOk) steps.push({ kind: 'configurePrimary', index: P, waitForReplicaCount: w });
   }
-  const w = R > 1 ? waitCountFor(R) : 0;
-  const s = pst.semiSync;
-  const semiOk = R > 1 ? !!s?.sourceEnabled && (s.waitForReplicaCount === w || s.waitForReplicaCount === status.semiSyncAcks) : !s?.sourceEnabled;
-  if (!semiOk) steps.push({ kind: 'configurePrimary', index: P, waitForReplicaCount: w });
   // 5. Each replica that answers.
   const primaryHasData = executedText(pst) !== '' || pst.hasUserData;
   for (const i of views) {
@@ -277,7 +339,7 @@ function configureSteps(obs: Observation, views: InstanceView[], errant: number[
       continue;
     }
     const r = st.replica;
-    const semiSync = R > 1;
+    const semiSync = R > 1 && !intermediate;
     if (!r || !r.ioRunning || !sameAddress(primary, r.sourceHost, r.sourcePort) || st.semiSync?.replicaEnabled !== semiSync) {
       steps.push({ kind: 'configureReplica', index: i.index, source: P, semiSync });
     }
@@ -286,7 +348,7 @@ function configureSteps(obs: Observation, views: InstanceView[], errant: number[
   const final = [...roles];
   for (const i of views) if (i.status && !isErrant(i.index)) final[i.index] = wanted(i);
   if (final.some((r, k) => r !== roles[k])) steps.push({ kind: 'publishRoles', roles: final });
-  // 7. Writable last.
-  if (pst.readOnly) steps.push({ kind: 'setWritable', index: P });
+  // 7. Writable last (never an intermediate primary).
+  if (pst.readOnly && !intermediate) steps.push({ kind: 'setWritable', index: P });
   return steps;
 }

@@ -9,7 +9,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { InstanceStatus, StatusEvent } from '../shared/agent-client.ts';
 import { decide, type Decision, type DecideOptions } from './decide.ts';
 import type { ClusterMetrics } from './metrics.ts';
-import { failover, runSteps, switchover, DEFAULT_TIMINGS, type AgentApi, type Executor, type OperationTimings, type PlatformApi } from './operations.ts';
+import { cloneExternal, failover, runSteps, switchover, DEFAULT_TIMINGS, type AgentApi, type Executor, type OperationTimings, type PlatformApi } from './operations.ts';
 import { statusAfter, statusStopped } from './status.ts';
 import { initialStatus, type ClusterStatus, type InstanceAddress, type InstanceView, type Observation, type Role } from './types.ts';
 
@@ -27,6 +27,8 @@ export interface ManagerPlatform extends Omit<PlatformApi, 'setPrimaryIndex' | '
   readiness(index: number): Promise<boolean>;
   address(index: number): InstanceAddress;
   agent(index: number): WatchableAgent;
+  /** This cluster's passwords (for a MySQL clone from an external source). */
+  passwords?(): Promise<Record<string, string>>;
 }
 
 export interface ManagerOptions {
@@ -38,6 +40,9 @@ export interface ManagerOptions {
   timings?: Partial<OperationTimings>;
   decide?: DecideOptions;
 }
+
+/** A clone from the external source that failed is tried again after this long (seed: every cycle). */
+const CLONE_RETRY_MS = 10_000;
 
 interface WatchEntry {
   cancel: () => void;
@@ -63,6 +68,8 @@ export class ClusterManager {
   private readonly watches = new Map<number, WatchEntry>();
   private primaryLostAt: number | undefined;
   private unavailable: Unavailability | undefined;
+  /** After a failed clone from the external source, the next attempt waits until then. */
+  private cloneRetryAt = 0;
 
   constructor(private readonly o: ManagerOptions) {}
 
@@ -158,7 +165,7 @@ export class ClusterManager {
     }
   }
 
-  private executor(): Executor {
+  private executor(obs?: Observation): Executor {
     const { platform } = this.o;
     const api: PlatformApi = {
       publishRoles: (roles) => platform.publishRoles(roles),
@@ -181,21 +188,34 @@ export class ClusterManager {
       agents: (i) => platform.agent(i), addresses: (i) => platform.address(i), platform: api,
       timings: { ...DEFAULT_TIMINGS, ...this.o.timings },
       onWritable: (i) => this.writableAgain(i),
+      ...(obs?.spec.replicationSource ? { external: obs.spec.replicationSource } : {}),
+      ...(platform.passwords ? { passwords: () => platform.passwords!() } : {}),
     };
   }
 
   private async execute(obs: Observation, d: Decision): Promise<boolean> {
     const op = d.operation;
-    const ex = this.executor();
+    const ex = this.executor(obs);
     switch (op.kind) {
       case 'none':
         return false;
+      case 'cloneExternal': {
+        if (Date.now() < this.cloneRetryAt) return false;
+        this.o.log.info({ index: op.index }, 'cloning from the external source');
+        try {
+          await cloneExternal(ex, op.index, obs.spec.startupWaitSeconds);
+        } catch (err) {
+          this.cloneRetryAt = Date.now() + CLONE_RETRY_MS;
+          throw err;
+        }
+        return true;
+      }
       case 'configure':
         return op.steps.length > 0 && await runSteps(ex, op.steps);
       case 'switchover':
         this.unavailable = { operation: 'switchover', since: Date.now(), from: op.from };
         this.o.log.info({ from: op.from, to: op.to }, 'switchover');
-        await switchover(ex, op.from, op.to);
+        await switchover(ex, op.from, op.to, !!obs.spec.replicationSourceSecretName);
         return true;
       case 'failover': {
         this.unavailable = { operation: 'failover', since: this.primaryLostAt ?? Date.now(), from: op.from };

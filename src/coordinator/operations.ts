@@ -7,20 +7,24 @@ import type { Flavor } from '../gtid/index.ts';
 import { MocoError, messageOf } from '../shared/errors.ts';
 import { sleep } from '../shared/abort.ts';
 import type { InstanceStatus } from '../shared/agent-client.ts';
-import { chooseFailoverCandidate, failoverQuorum, receivedLost, type Step } from './decide.ts';
+import type { ReplicationSource } from '../cluster/spec.ts';
+import { chooseFailoverCandidate, receivedLost, replicasNeededForFailover, type Step } from './decide.ts';
 import type { InstanceAddress, Observation, Role } from './types.ts';
 
 /** The agent RPCs the coordinator uses (AgentClient implements it; unit tests use a fake). */
 export interface AgentApi {
   getStatus(o?: { timeoutMs?: number }): Promise<InstanceStatus>;
   configurePrimary(waitForReplicaCount: number): Promise<{ changed: boolean; effectiveWaitCount: number }>;
-  configureReplica(req: { sourceHost: string; sourcePort: number; semiSync: boolean }): Promise<{ changed: boolean }>;
+  configureReplica(req: { sourceHost: string; sourcePort: number; semiSync: boolean; user?: string; password?: string }): Promise<{ changed: boolean }>;
   stopReplicaIO(): Promise<{ changed: boolean }>;
   waitForGtid(gtidSet: string, timeoutMs: number): Promise<{ waitedMs: number }>;
   setReadOnly(o?: { timeoutMs?: number }): Promise<{ changed: boolean }>;
   setWritable(): Promise<{ changed: boolean }>;
   killConnections(): Promise<{ killed: number }>;
-  clone(req: { donorAgentAddress: string; donorHost: string; donorPort: number; bootTimeoutSeconds: number }): Promise<{ durationMs: number }>;
+  clone(req: {
+    donorAgentAddress: string; donorHost: string; donorPort: number; bootTimeoutSeconds: number;
+    donorUser?: string; donorPassword?: string; initUser?: string; initPassword?: string; passwords?: Record<string, string>;
+  }): Promise<{ durationMs: number }>;
 }
 
 /** What the coordinator changes outside the agents: roles, the primary index, events. */
@@ -51,6 +55,10 @@ export interface Executor {
   addresses: (index: number) => InstanceAddress;
   platform: PlatformApi;
   timings: OperationTimings;
+  /** The external replication source (spec.replicationSource), when the cluster replicates from one. */
+  external?: ReplicationSource;
+  /** This cluster's passwords (a MySQL clone from an external source re-creates the accounts with them). */
+  passwords?: () => Promise<Record<string, string>>;
   /** Called when a step made an instance writable (ends a write-unavailability window). */
   onWritable?: (index: number) => void;
 }
@@ -104,6 +112,13 @@ export async function runSteps(ex: Executor, steps: Step[]): Promise<boolean> {
         break;
       }
       case 'configureReplica': {
+        if (step.source === 'external') {
+          const src = ex.external;
+          if (!src) throw new MocoError('FAILED_PRECONDITION', 'the external source is not known (its Secret is missing)');
+          const req = { sourceHost: src.host, sourcePort: src.port, user: src.user, password: src.password, semiSync: false };
+          changed = (await a!.configureReplica(req)).changed || changed;
+          break;
+        }
         const src = ex.addresses(step.source);
         changed = (await a!.configureReplica({ sourceHost: src.host, sourcePort: src.port, semiSync: step.semiSync })).changed || changed;
         break;
@@ -125,13 +140,36 @@ export async function runSteps(ex: Executor, steps: Step[]): Promise<boolean> {
 }
 
 /**
+ * The Cloning state: copy the external source into the primary (events InitCloned / InitCloneFailed, as in the
+ * seed system). The boot timeout is spec.startupWaitSeconds.
+ */
+export async function cloneExternal(ex: Executor, index: number, bootTimeoutSeconds: number): Promise<void> {
+  const src = ex.external;
+  if (!src) throw new MocoError('FAILED_PRECONDITION', 'the external source is not known (its Secret is missing)');
+  try {
+    await ex.agents(index).clone({
+      donorAgentAddress: '', donorHost: src.host, donorPort: src.port, donorUser: src.user, donorPassword: src.password,
+      bootTimeoutSeconds,
+      ...(src.initUser ? { initUser: src.initUser, initPassword: src.initPassword ?? '', passwords: await ex.passwords?.() ?? {} } : {}),
+    });
+  } catch (err) {
+    ex.platform.event('Warning', 'InitCloneFailed', `Clone from the external source ${src.host}:${src.port} failed for instance ${index}: ${messageOf(err)}`);
+    throw err;
+  }
+  ex.platform.event('Normal', 'InitCloned', `Clone from the external source ${src.host}:${src.port} succeeded for instance ${index}`);
+}
+
+/**
  * Switchover: the old primary read-only (connections killed if that takes longer than readOnlyWaitMs), its
  * connections killed again, the candidate waits for the old primary's executed set, then the new index is
  * recorded. The next configure moves roles and makes the candidate writable.
  */
-export async function switchover(ex: Executor, from: number, to: number): Promise<void> {
+export async function switchover(ex: Executor, from: number, to: number, intermediate = false): Promise<void> {
   const old = ex.agents(from);
   try {
+    // An intermediate primary stops fetching from the external source first, so that what the candidate
+    // waits for is final; the candidate fetches the rest from the source once it is the primary.
+    if (intermediate) await old.stopReplicaIO();
     const ro = old.setReadOnly({ timeoutMs: ex.timings.readOnlyWaitMs * 3 });
     const first = await Promise.race([ro.then(() => 'done' as const), sleep(ex.timings.readOnlyWaitMs).then(() => 'slow' as const)]);
     if (first === 'slow') await old.killConnections();
@@ -166,7 +204,7 @@ export async function failover(ex: Executor, obs: Observation, errant: number[])
       .map(async (i) => ({ index: i.index, status: await ex.agents(i.index).getStatus() })));
     const flavor = fresh[0]?.status.flavor as Flavor | undefined;
     const usable = fresh.filter((f) => f.status.replica && (f.status.executed?.text ?? '') !== '' && !receivedLost(f.status));
-    const needed = failoverQuorum(obs.spec.replicas, obs.status.semiSyncAcks);
+    const needed = replicasNeededForFailover(obs);
     if (!flavor || usable.length < needed) {
       throw new MocoError('FAILED_PRECONDITION', `only ${usable.length} of the ${needed} replicas needed can be observed after the fence`);
     }

@@ -16,6 +16,7 @@ import { ensureClusterPki } from './instance.ts';
 import { readRoles, writeRoles } from './roles.ts';
 import { ClusterDir, writePid, type ClusterFile } from './state.ts';
 import { BackupService } from './backups.ts';
+import { loadPasswords } from '../../agent/users.ts';
 
 /** The agent's readiness (GET /readyz); false when it does not answer within `timeoutMs`. */
 export function readiness(httpPort: number, timeoutMs = 500): Promise<boolean> {
@@ -70,6 +71,7 @@ export async function startCoordinator(dir: ClusterDir, log: Logger, options: { 
     readiness: (i) => readiness(ports(i).httpPort),
     address: (i) => ({ host: '127.0.0.1', port: ports(i).mysqlPort, agent: `127.0.0.1:${ports(i).grpcPort}` }),
     agent,
+    passwords: async () => ({ ...await loadPasswords({}, dir.passwordsDir) }),
   };
   const manager = new ClusterManager({
     platform, log, metrics, pollMs: options.pollMs ?? 1000,

@@ -100,6 +100,20 @@ describe('seed examples', () => {
     assert.deepEqual([spec.offline, spec.memoryBytes, spec.mycnf], [false, undefined, {}]);
   });
 
+  it('the donor Secret of the seed example, when in the file, becomes spec.replicationSource', () => {
+    const secret = YAML.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'donor-secret', namespace: 'foo' }, stringData: {
+      HOST: 'donor.example', PORT: '3306', USER: 'clone-donor', PASSWORD: 'xxxxxxxxxxx', INIT_USER: 'clone-init', INIT_PASSWORD: 'yyyyyyyyyyy',
+    } });
+    const m = parseManifest(`${seed('seed-03-replication-source.yaml')}---\n${secret}`);
+    assert.deepEqual(m.spec.replicationSource, {
+      host: 'donor.example', port: 3306, user: 'clone-donor', password: 'xxxxxxxxxxx', initUser: 'clone-init', initPassword: 'yyyyyyyyyyy',
+    });
+    // Without it the example still loads; the cluster waits for the Secret, and up says so.
+    const alone = parseManifest(seed('seed-03-replication-source.yaml'));
+    assert.equal(alone.spec.replicationSource, undefined);
+    assert.ok(has(alone.notApplyingLocally, 'spec.replicationSourceSecretName: Secret "donor-secret" is not in this file'));
+  });
+
   it('the mycnf ConfigMap becomes spec.mycnf', () => {
     const m = parseManifest(complete(seed('seed-04-mycnf-configmap.yaml')));
     assert.equal(m.spec.mysqlConfigMapName, 'mycnf');
@@ -540,4 +554,27 @@ describe('parseQuantityBytes', () => {
   for (const q of ['', 'abc', '1 Gi', '1GB', '-1Gi', 'Gi', '1.2.3', '1e99', -1, Number.NaN]) {
     it(`refuses ${JSON.stringify(q)}`, () => assert.throws(() => parseQuantityBytes(q), /use for example 512Mi, 1Gi/));
   }
+});
+
+describe('the replication source Secret', () => {
+  const withSecret = (data: Obj, kind = 'stringData'): string => `${withSpec({ replicationSourceSecretName: 'src' })}---\n` +
+    YAML.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'src' }, [kind]: data });
+  const full = { HOST: '127.0.0.1', PORT: '3307', USER: 'donor', PASSWORD: 'pw' };
+
+  it('needs HOST, PORT, USER and PASSWORD; INIT_USER and INIT_PASSWORD are optional (MySQL needs them)', () => {
+    assert.deepEqual(parseManifest(withSecret(full)).spec.replicationSource, { host: '127.0.0.1', port: 3307, user: 'donor', password: 'pw' });
+    refuses(withSecret({ HOST: 'h', PORT: '3306', USER: 'u' }), 'Secret src stringData.PASSWORD: is missing or empty');
+    refuses(withSecret({ ...full, HOST: '' }), 'Secret src stringData.HOST: is missing or empty');
+  });
+
+  it('refuses a port that is not 1-65535', () => {
+    for (const port of ['0', '65536', 'abc', '33.5']) refuses(withSecret({ ...full, PORT: port }), `stringData.PORT: "${port}" is not a port number`);
+  });
+
+  it('decodes base64 data like any Secret, and reports keys it does not use', () => {
+    const data = Object.fromEntries(Object.entries({ ...full, HSOT: 'typo' }).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+    const m = parseManifest(withSecret(data, 'data'));
+    assert.equal(m.spec.replicationSource?.port, 3307);
+    assert.ok(has(m.notApplyingLocally, 'Secret src stringData: key(s) HSOT are not used'));
+  });
 });

@@ -820,3 +820,109 @@ describe('chooseFailoverCandidate and positionOf', () => {
     assert.equal(formatGtid(positionOf('mariadb', m(1, '0-10-5', '0-10-7').status)), '0-10-7');
   });
 });
+
+// Replication from an external source (moco-behaviour.md 1.4-1.6): the primary is an "intermediate primary",
+// read-only and replicating asynchronously from outside; its replicas replicate from it without semi-sync.
+describe('decide: replication from an external source', () => {
+  const SOURCE = { host: 'donor.example', port: 3306, user: 'clone-donor', password: 'pw' };
+  const external = { spec: { replicationSourceSecretName: 'donor', replicationSource: SOURCE } };
+  const fromSource = { sourceHost: SOURCE.host, sourcePort: SOURCE.port };
+  /** The source's own transactions (another uuid than any instance's). */
+  const S3 = `${FOREIGN_UUID}:1-3`;
+  /** An intermediate primary 0 of a 3-instance cluster, and its async replicas. */
+  function intermediate3(change: (v: InstanceView[]) => void = () => undefined): InstanceView[] {
+    const v = [
+      view(0, status({ executed: S3, readOnly: true, replica: fromSource, connectedReplicas: [11, 12] }), { role: 'primary' }),
+      view(1, status({ index: 1, executed: S3, readOnly: true, replica: { from: 0 } }), { role: 'replica' }),
+      view(2, status({ index: 2, executed: S3, readOnly: true, replica: { from: 0 } }), { role: 'replica' }),
+    ];
+    change(v);
+    return v;
+  }
+
+  it('Cloning with the source known and the primary empty: clone the primary from the source', () => {
+    const d = decide(observation([0, 1, 2].map((i) => view(i, status({ index: i }), { ready: false })), external));
+    assert.equal(d.state, 'Cloning');
+    assert.deepEqual(d.operation, { kind: 'cloneExternal', index: 0 });
+  });
+
+  it('Cloning: nothing while the Secret is missing, the primary does not answer or a clone runs; again after a failure', () => {
+    const empty = [0, 1, 2].map((i) => view(i, status({ index: i }), { ready: false }));
+    const noSecret = decide(observation(empty, { spec: { replicationSourceSecretName: 'donor' } }));
+    assert.deepEqual([noSecret.state, noSecret.operation.kind], ['Cloning', 'none']);
+    assert.match(noSecret.message, /waiting for Secret "donor"/);
+    const down = decide(observation([view(0, null, { ready: false })], external));
+    assert.deepEqual([down.state, down.operation.kind], ['Cloning', 'none']);
+    const running = decide(observation([view(0, status({ cloneState: 'in_progress' }), { ready: false })], external));
+    assert.deepEqual([running.state, running.operation.kind], ['Cloning', 'none']);
+    const failed = decide(observation([view(0, status({ cloneState: 'failed' }), { ready: false })], external));
+    assert.deepEqual([failed.state, failed.operation.kind], ['Cloning', 'cloneExternal']);
+  });
+
+  it('the seed\'s health3-intermediate: a read-only primary replicating from the source, async replicas: Healthy', () => {
+    const d = decide(observation(intermediate3(), external));
+    assert.equal(d.state, 'Healthy', d.message);
+    assert.deepEqual(d.candidates, [1, 2]);
+  });
+
+  it('an intermediate primary that stopped replicating from the source is re-pointed; never made writable', () => {
+    const d = decide(observation(intermediate3((v) => { at(v, 0).status = status({ executed: S3, readOnly: true, connectedReplicas: [11, 12] }); }), external));
+    assert.equal(d.state, 'Degraded');
+    assert.match(d.message, /does not replicate from the external source/);
+    assert.deepEqual(stepsOf(d), [{ kind: 'configureReplica', index: 0, source: 'external', semiSync: false }]);
+  });
+
+  it('a writable intermediate primary is made read-only; semi-sync replicas become async ones', () => {
+    const d = decide(observation(intermediate3((v) => {
+      at(v, 0).status = status({ executed: S3, readOnly: false, replica: fromSource, connectedReplicas: [11, 12] });
+      at(v, 1).status = status({ index: 1, executed: S3, readOnly: true, replica: { from: 0 }, semiSync: SEMI_SYNC_REPLICA });
+    }), external));
+    assert.equal(d.state, 'Incomplete');
+    const steps = stepsOf(d);
+    assert.deepEqual(steps.filter((s) => ('index' in s && s.index === 0) || s.kind === 'configureReplica'), [
+      { kind: 'setReadOnly', index: 0 },
+      { kind: 'configureReplica', index: 1, source: 0, semiSync: false },
+    ]);
+    assert.ok(!steps.some((s) => s.kind === 'setWritable' || s.kind === 'configurePrimary'));
+  });
+
+  it('after a failover, the new intermediate primary replicates from the source and the rest from it', () => {
+    const d = decide(observation([
+      view(0, null, { ready: false }),
+      view(1, status({ index: 1, executed: S3, readOnly: true, replica: { from: 0, ioState: 'Connecting' } }), { role: 'replica' }),
+      view(2, status({ index: 2, executed: S3, readOnly: true, replica: { from: 0, ioState: 'Connecting' } }), { role: 'replica' }),
+    ], { ...external, status: { currentPrimaryIndex: 1, cloned: true } }));
+    const steps = stepsOf(d).filter((s) => s.kind !== 'publishRoles' && s.kind !== 'sleep' && s.kind !== 'killConnections');
+    assert.deepEqual(steps, [
+      { kind: 'configureReplica', index: 1, source: 'external', semiSync: false },
+      { kind: 'configureReplica', index: 2, source: 1, semiSync: false },
+    ]);
+  });
+
+  it('one replica is enough for a failover (nothing is acknowledged inside an intermediate cluster)', () => {
+    const five = [view(0, null, { ready: false }), ...[1, 2, 3, 4].map((i) => view(i, i === 1
+      ? status({ index: i, executed: S3, readOnly: true, replica: { from: 0, ioState: 'Connecting' } }) : null, { ready: false }))];
+    assert.equal(decide(observation(five, { ...external, status: { cloned: true } })).state, 'Failed');
+    assert.equal(decide(observation(five, { status: { cloned: true } })).state, 'Lost');
+  });
+
+  it('a replica ahead with the source\'s transactions is not errant; one with an instance\'s own transaction is', () => {
+    const ahead = decide(observation(intermediate3((v) => {
+      at(v, 2).status = status({ index: 2, executed: `${FOREIGN_UUID}:1-5`, readOnly: true, replica: { from: 0 } });
+    }), external));
+    assert.deepEqual(ahead.errant, []);
+    const own = decide(observation(intermediate3((v) => {
+      at(v, 2).status = status({ index: 2, executed: `${S3},${mysqlGtid(2, 1)}`, readOnly: true, replica: { from: 0 } });
+    }), external));
+    assert.deepEqual(own.errant, [2]);
+  });
+
+  it('the Secret cleared: the primary stops replicating, enables semi-sync, re-points replicas semi-sync, writable last', () => {
+    const d = decide(observation(intermediate3(), { status: { cloned: true } }));
+    assert.equal(d.state, 'Incomplete');
+    const steps = stepsOf(d);
+    assert.deepEqual(steps.map((s) => `${s.kind}${'index' in s ? s.index : ''}`),
+      ['stopReplicaIO0', 'configurePrimary0', 'configureReplica1', 'configureReplica2', 'setWritable0']);
+    assert.ok(steps.filter((s) => s.kind === 'configureReplica').every((s) => s.kind === 'configureReplica' && s.semiSync && s.source === 0));
+  });
+});

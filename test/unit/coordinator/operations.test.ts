@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import type { Step } from '../../../src/coordinator/decide.ts';
 import {
-  failover, runSteps, switchover, type AgentApi, type Executor, type OperationTimings, type PlatformApi,
+  cloneExternal, failover, runSteps, switchover, type AgentApi, type Executor, type OperationTimings, type PlatformApi,
 } from '../../../src/coordinator/operations.ts';
 import type { InstanceStatus, Observation } from '../../../src/coordinator/types.ts';
 import { hasCode, MocoError } from '../../../src/shared/errors.ts';
@@ -447,5 +447,56 @@ describe('runSteps', () => {
     await rejectsWith(runSteps(f.executor(), [{ kind: 'clone', index: 2, donor: 0 }, { kind: 'setWritable', index: 0 }]), 'BUSY');
     assert.deepEqual(f.reasons(), ['CloneFailed']);
     assert.equal(f.callsOf(0).length, 0);
+  });
+});
+
+describe('replication from an external source', () => {
+  const SOURCE = { host: 'donor.example', port: 3307, user: 'clone-donor', password: 'donor-pw' };
+  const withSource = (w: World, extra: Partial<Executor> = {}): Executor => ({ ...w.executor(), external: SOURCE, ...extra });
+
+  it('cloneExternal asks the primary\'s agent to copy from the source as the Secret\'s USER; InitCloned', async () => {
+    const w = new World();
+    await cloneExternal(withSource(w), 0, 3600);
+    assert.deepEqual(w.callsOf(0, 'clone')[0]?.args, [{
+      donorAgentAddress: '', donorHost: 'donor.example', donorPort: 3307, donorUser: 'clone-donor', donorPassword: 'donor-pw', bootTimeoutSeconds: 3600,
+    }]);
+    assert.deepEqual(w.reasons(), ['InitCloned']);
+  });
+
+  it('with INIT_USER (MySQL) the clone also carries the init account and the cluster\'s passwords', async () => {
+    const w = new World();
+    const ex = withSource(w, { external: { ...SOURCE, initUser: 'clone-init', initPassword: 'init-pw' }, passwords: async () => ({ ADMIN_PASSWORD: 'a' }) });
+    await cloneExternal(ex, 0, 60);
+    assert.deepEqual(w.callsOf(0, 'clone')[0]?.args[0], {
+      donorAgentAddress: '', donorHost: 'donor.example', donorPort: 3307, donorUser: 'clone-donor', donorPassword: 'donor-pw',
+      bootTimeoutSeconds: 60, initUser: 'clone-init', initPassword: 'init-pw', passwords: { ADMIN_PASSWORD: 'a' },
+    });
+  });
+
+  it('a failed clone is reported as InitCloneFailed and thrown (retried later)', async () => {
+    const w = new World().on(0, { clone: async () => { throw new MocoError('FAILED_PRECONDITION', 'Access denied'); } });
+    await assert.rejects(cloneExternal(withSource(w), 0, 60), /Access denied/);
+    assert.deepEqual(w.reasons(), ['InitCloneFailed']);
+    assert.match(w.events[0]?.message ?? '', /donor\.example:3307 failed for instance 0: Access denied/);
+  });
+
+  it('without the source (Secret missing) nothing is called', async () => {
+    const w = new World();
+    await assert.rejects(cloneExternal(w.executor(), 0, 60), (e: unknown) => hasCode(e, 'FAILED_PRECONDITION'));
+    await assert.rejects(runSteps(w.executor(), [{ kind: 'configureReplica', index: 0, source: 'external', semiSync: false }]), /Secret is missing/);
+    assert.equal(w.calls.length, 0);
+  });
+
+  it('configureReplica from the external source uses the Secret\'s host, port and account, never semi-sync', async () => {
+    const w = new World();
+    await runSteps(withSource(w), [{ kind: 'configureReplica', index: 1, source: 'external', semiSync: false }]);
+    assert.deepEqual(w.callsOf(1, 'configureReplica')[0]?.args, [{ sourceHost: 'donor.example', sourcePort: 3307, user: 'clone-donor', password: 'donor-pw', semiSync: false }]);
+  });
+
+  it('switchover of an intermediate primary stops its receiver from the source before reading its final GTID set', async () => {
+    const w = new World();
+    w.statuses.set(0, primaryAnswer());
+    await switchover(withSource(w), 0, 1, true);
+    assert.deepEqual(w.log().slice(0, 5), ['0.stopReplicaIO', '0.setReadOnly', '0.killConnections', '0.getStatus', '1.waitForGtid']);
   });
 });
