@@ -5,7 +5,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { findMysqld } from '../agent/mysqld.ts';
 import { checkUpdate, defaultManifest, ManifestError, parseManifest } from '../cluster/manifest.ts';
-import type { ClusterSpec, LoadedManifest } from '../cluster/spec.ts';
+import type { ClusterSpec, LoadedManifest, ReplicationSource } from '../cluster/spec.ts';
 import { conditionTrue } from '../coordinator/status.ts';
 import { freePort } from '../shared/net.ts';
 import { messageOf } from '../shared/errors.ts';
@@ -181,7 +181,7 @@ export async function up(argv: string[], io: Io): Promise<number> {
       `${restored.binlogApplied ? ' and its binlogs' : ''} up to ${spec.restore.restorePoint}`);
     for (const w of restored.warnings ?? []) io.out(`warning: ${w}`);
   }
-  printSummary(cd, st, io);
+  printSummary(cd, st, io, applied.replicationSourceSecretName ? applied.replicationSource : undefined);
   if (values.detach) return 0;
   io.out('Running in the foreground; Ctrl-C stops the cluster (moco up -d runs it in the background).');
   await followUntilSignal(cd, io);
@@ -204,6 +204,18 @@ export async function waitAvailable(cd: ClusterDir, timeoutMs: number, io: Io): 
       io.out(`  ${line}`);
       last = line;
     }
+    // A clone from the external source that cannot start or failed needs the user as well.
+    if (st.status.state === 'Cloning') {
+      const spec = await cd.readSpec();
+      if (spec.replicationSourceSecretName && !spec.replicationSource) {
+        throw new CliError(`the cluster waits (state Cloning) for Secret "${spec.replicationSourceSecretName}" with the external source's ` +
+          'HOST, PORT, USER and PASSWORD; add it to the manifest as another document and run moco up -f again');
+      }
+      if (stored?.lastCloneFailure) {
+        throw new CliError(`the clone from the external source failed: ${stored.lastCloneFailure.message}\n(the coordinator retries ` +
+          `every 10 s; fix the source or the Secret and run moco up -f again, or remove the cluster with moco down --purge ${st.name})`);
+      }
+    }
     // A restore that fails needs the user: report it instead of waiting for the timeout.
     if (stored?.restore?.error && !stored.restoredTime) {
       throw new CliError(`the restore failed: ${stored.restore.error}\n(the coordinator retries every 30 s; fix the cause, or ` +
@@ -222,8 +234,12 @@ export async function waitAvailable(cd: ClusterDir, timeoutMs: number, io: Io): 
   }
 }
 
-export function printSummary(cd: ClusterDir, st: StatusJson, io: Io): void {
+export function printSummary(cd: ClusterDir, st: StatusJson, io: Io, source?: ReplicationSource): void {
   const d = defaultDirFlag(cd.dir);
+  if (source) {
+    io.out(`\nthe primary replicates from the external source ${source.host}:${source.port} and stays read-only; clear ` +
+      'spec.replicationSourceSecretName (null) and run moco up -f again to make it writable');
+  }
   io.out(`
 cluster ${st.namespace}/${st.name} is available (${st.status.state}): ${st.replicas} instance${st.replicas === 1 ? '' : 's'}, primary is instance ${st.status.currentPrimaryIndex}
   primary endpoint (read-write): ${st.endpoints.primary}

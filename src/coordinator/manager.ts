@@ -206,8 +206,11 @@ export class ClusterManager {
           await cloneExternal(ex, op.index, obs.spec.startupWaitSeconds);
         } catch (err) {
           this.cloneRetryAt = Date.now() + CLONE_RETRY_MS;
+          await this.saveStatus({ ...this.status, lastCloneFailure: { time: new Date().toISOString(), message: messageOf(err) } });
           throw err;
         }
+        const { lastCloneFailure: _, ...rest } = this.status;
+        await this.saveStatus(rest);
         return true;
       }
       case 'configure':

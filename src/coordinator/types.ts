@@ -46,6 +46,8 @@ export interface ClusterStatus {
   restoredTime: string | null;
   /** The last backup that failed after the last success; cleared by the next success. */
   lastBackupFailure?: { time: string; message: string };
+  /** The last clone from the external source that failed (cleared by a successful one). */
+  lastCloneFailure?: { time: string; message: string };
   /** Set once the cluster was Available (Healthy or Degraded): before that a primary that does not answer is starting, not lost. */
   availableOnce?: boolean;
   /** How the restore went (set while Restoring and once restored). */
