@@ -158,20 +158,19 @@ export async function copyFromExternalMariadb(o: ExternalCopyOptions, localServe
         o.signal.addEventListener('abort', stopReader, { once: true });
         const scanner = new GtidScanner((n) => o.tracker.addBytes(n));
         reader.stdout.pipe(scanner).pipe(writer.stdin);
-        const rc = await exited(reader).finally(() => o.signal.removeEventListener('abort', stopReader));
-        if (rc !== 0) {
-          writer.kill('SIGTERM');
-          throw new MocoError('INTERNAL', `mariadb-dump from the external source failed (exit ${rc}): ${readerTail()}`);
-        }
-        await new Promise<void>((resolve) => (writer.stdin.writableFinished ? resolve() : writer.stdin.once('finish', resolve)));
+        // A loader that stops early would leave the dump blocked on a full pipe: stop the dump too.
+        void written.then(() => reader.exitCode === null && reader.kill('SIGTERM'), () => reader.kill('SIGTERM'));
+        const [rc, wc] = await Promise.all([exited(reader), written]).finally(() => o.signal.removeEventListener('abort', stopReader));
+        if (o.signal.aborted) throw new MocoError('CANCELLED', 'the copy from the external source was cancelled');
+        if (wc !== 0) throw new MocoError('INTERNAL', `loading the copy of the external source failed (exit ${wc}): ${writerTail()}`);
+        if (rc !== 0) throw new MocoError('INTERNAL', `mariadb-dump from the external source failed (exit ${rc}): ${readerTail()}`);
         if (scanner.gtid === undefined) throw new MocoError('INTERNAL', 'the dump of the external source carries no GTID position; is log_bin on there?');
         gtid = scanner.gtid;
       } else {
         writer.stdin.end();
+        const wc = await written;
+        if (wc !== 0) throw new MocoError('INTERNAL', `loading the accounts of the external source failed (exit ${wc}): ${writerTail()}`);
       }
-      const wc = await written;
-      if (o.signal.aborted) throw new MocoError('CANCELLED', 'the copy from the external source was cancelled');
-      if (wc !== 0) throw new MocoError('INTERNAL', `loading the copy of the external source failed (exit ${wc}): ${writerTail()}`);
     } finally {
       o.signal.removeEventListener('abort', stop);
       writer.kill('SIGTERM');
