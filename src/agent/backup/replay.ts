@@ -1,10 +1,14 @@
-/** The two offline-ish steps of a MariaDB restore: resetting the copy's accounts, and replaying binlogs. */
-import { spawn } from 'node:child_process';
+/**
+ * Two steps of a restore: resetting the copy's accounts offline (MariaDB; MySQL's is in mysql.ts), and replaying
+ * binlogs (both flavors; the flavor-dependent programs and arguments are {@link replayCommand}).
+ */
+import { execFile, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MocoError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { Flavor } from '../../gtid/index.ts';
 import type { BinlogManifest } from '../../backup/layout.ts';
 import type { BucketClient } from '../../backup/storage/types.ts';
 import { unpackFiles } from '../../backup/tar.ts';
@@ -46,16 +50,83 @@ export async function resetAccounts(agent: Agent, stagedDir: string, passwords: 
   }
 }
 
+/** Who replays, on which flavor: MariaDB as moco-agent, MySQL as moco-admin (see {@link replayCommand}). */
+export interface ReplayTarget {
+  flavor: Flavor;
+  user: string;
+  password: string;
+}
+
+/** The two programs of a replay and their arguments: the binlog reader piped into the client. */
+export interface ReplayCommand {
+  /** Candidate names of the binlog reader, first found wins. */
+  reader: string[];
+  readerArgs: string[];
+  /** Candidate names of the client. */
+  client: string[];
+  clientArgs: string[];
+  /** What to install when a program is missing. */
+  install: string;
+}
+
 /**
- * Downloads the binlog archive next to the data directory and replays it into mysqld: transactions after
- * `fromGtid` (the backup's position; the start position is exclusive) whose event time is before
- * `stopDateTime` (UTC). Replayed with sql_log_bin=0: the restored instance starts its own GTID history.
+ * The flavor-dependent part of a replay, in one place. Both: the files in order, every event before
+ * `stopDateTime` (read as UTC: the reader runs with TZ=UTC), applied with sql_log_bin=0 so the restored
+ * instance does not binlog them again. MariaDB: mariadb-binlog --start-position=<GTID position> (the events
+ * after it). MySQL: MySQL's own mysqlbinlog (MariaDB's cannot read MySQL 8.4 binlogs) with
+ * --exclude-gtids=<the backup's GTID set>, which skips the transactions the copy already holds.
+ */
+export function replayCommand(flavor: Flavor, o: { fromGtid: string; stopDateTime: string; files: string[]; optFile: string }): ReplayCommand {
+  const clientArgs = [`--defaults-file=${o.optFile}`, '--binary-mode', '--init-command=SET SESSION sql_log_bin = 0'];
+  if (flavor === 'mysql') {
+    return {
+      reader: ['mysqlbinlog'], client: ['mysql'], clientArgs,
+      readerArgs: [...(o.fromGtid !== '' ? [`--exclude-gtids=${o.fromGtid}`] : []), `--stop-datetime=${o.stopDateTime}`, ...o.files],
+      install: "MySQL 8.4's mysqlbinlog and mysql client programs are needed to replay binlogs; install them (mysql-client, or mysql-community-client) and put them first on PATH",
+    };
+  }
+  return {
+    reader: ['mariadb-binlog', 'mysqlbinlog'], client: ['mariadb', 'mysql'], clientArgs,
+    readerArgs: [...(o.fromGtid !== '' ? [`--start-position=${o.fromGtid}`] : []), `--stop-datetime=${o.stopDateTime}`, ...o.files],
+    install: 'mariadb-binlog and the mariadb client are needed to replay binlogs; install mariadb-client',
+  };
+}
+
+/**
+ * The version of a `mysqlbinlog --version` line when it is MySQL's (`mysqlbinlog  Ver 8.4.6 for Linux on
+ * x86_64 (MySQL Community Server - GPL)`); undefined for MariaDB's (`mysqlbinlog Ver 3.5 for debian-linux-gnu
+ * at x86_64`, a binlog format number, not a server version) and anything else.
+ */
+export function mysqlToolVersion(out: string): [number, number] | undefined {
+  const m = /\bVer\s+(\d+)\.(\d+)\.\d+/.exec(out);
+  if (!m || /mariadb/i.test(out)) return undefined;
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** Refuses a mysqlbinlog that is not MySQL 8.4's or later (on a MariaDB host `mysqlbinlog` is mariadb-binlog). */
+async function requireMysqlBinlog(bin: string): Promise<void> {
+  const out = await new Promise<string>((resolve) => {
+    execFile(bin, ['--version'], { timeout: 10_000 }, (err, stdout) => resolve(err ? `(failed: ${err.message})` : stdout.trim()));
+  });
+  const v = mysqlToolVersion(out);
+  if (!v || v[0] < 8 || (v[0] === 8 && v[1] < 4)) {
+    throw new MocoError('FAILED_PRECONDITION', `${bin} is not MySQL 8.4's mysqlbinlog (it says "${out}"), so it cannot read ` +
+      "MySQL 8.4 binlogs; install MySQL 8.4's client programs and put them first on PATH");
+  }
+}
+
+/**
+ * Downloads the binlog archive next to the data directory and replays it into mysqld as `target.user`:
+ * transactions after `fromGtid` (the backup's position or set) whose event time is before `stopDateTime`
+ * (UTC). Replayed with sql_log_bin=0: the restored instance starts its own GTID history.
  */
 export async function replayBinlogs(agent: Agent, bucket: BucketClient, binlog: BinlogManifest, fromGtid: string,
-  stopDateTime: string, signal: AbortSignal, log: Logger, onBytes: (n: number) => void): Promise<void> {
-  const binlogTool = which('mariadb-binlog') ?? which('mysqlbinlog');
-  const client = which('mariadb') ?? which('mysql');
-  if (!binlogTool || !client) throw new MocoError('FAILED_PRECONDITION', 'mariadb-binlog and the mariadb client are needed to replay binlogs; install mariadb-client');
+  stopDateTime: string, signal: AbortSignal, log: Logger, onBytes: (n: number) => void, target: ReplayTarget): Promise<void> {
+  const plan = replayCommand(target.flavor, { fromGtid, stopDateTime, files: [], optFile: '' });
+  const binlogTool = plan.reader.map((n) => which(n)).find((p) => p !== undefined);
+  const client = plan.client.map((n) => which(n)).find((p) => p !== undefined);
+  if (!binlogTool || !client) throw new MocoError('FAILED_PRECONDITION', plan.install);
+  if (target.flavor === 'mysql') await requireMysqlBinlog(binlogTool);
   const work = `${agent.options.dataDir}.restore-binlog`;
   await fs.rm(work, { recursive: true, force: true });
   await fs.mkdir(work, { recursive: true, mode: 0o750 });
@@ -65,13 +136,13 @@ export async function replayBinlogs(agent: Agent, bucket: BucketClient, binlog: 
     const files = (await unpack.done).filter((n) => /\.\d+$/.test(n)).sort((a, b) => binlogNumber(a) - binlogNumber(b));
     if (files.length === 0) throw new MocoError('INTERNAL', `the binlog archive ${binlog.archive.key} holds no binlog files`);
     const optFile = path.join(work, 'client.cnf');
-    await fs.writeFile(optFile, `[client]\nuser=moco-agent\npassword=${optionValue(agent.options.passwords.agent)}\n` +
+    await fs.writeFile(optFile, `[client]\nuser=${target.user}\npassword=${optionValue(target.password)}\n` +
       `socket=${agent.options.socketPath}\n`, { mode: 0o600 });
-    const args = [...(fromGtid !== '' ? [`--start-position=${fromGtid}`] : []), `--stop-datetime=${stopDateTime}`, ...files];
-    log.info({ files, fromGtid, stopDateTime }, 'replaying binlogs');
-    const reader = spawn(binlogTool, args, { cwd: work, env: { ...process.env, TZ: 'UTC' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const writer = spawn(client, [`--defaults-file=${optFile}`, '--binary-mode', '--init-command=SET SESSION sql_log_bin = 0'],
-      { stdio: ['pipe', 'ignore', 'pipe'] });
+    const cmd = replayCommand(target.flavor, { fromGtid, stopDateTime, files, optFile });
+    log.info({ files, fromGtid, stopDateTime, reader: binlogTool, user: target.user }, 'replaying binlogs');
+    // TMPDIR: the reader writes the files of LOAD DATA events there; the work directory has the room.
+    const reader = spawn(binlogTool, cmd.readerArgs, { cwd: work, env: { ...process.env, TZ: 'UTC', TMPDIR: work }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const writer = spawn(client, cmd.clientArgs, { stdio: ['pipe', 'ignore', 'pipe'] });
     const readerTail = tailLines(reader);
     const writerTail = tailLines(writer);
     writer.stdin.on('error', () => undefined);
@@ -83,7 +154,7 @@ export async function replayBinlogs(agent: Agent, bucket: BucketClient, binlog: 
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const [rc, wc] = await Promise.all([exited(reader), exited(writer)]);
-      if (rc !== 0) throw new MocoError('INTERNAL', `mariadb-binlog failed (exit ${rc}): ${readerTail()}`);
+      if (rc !== 0) throw new MocoError('INTERNAL', `${path.basename(binlogTool)} failed (exit ${rc}): ${readerTail()}`);
       if (wc !== 0) throw new MocoError('INTERNAL', `replaying binlogs failed (exit ${wc}): ${writerTail()}`);
     } finally {
       signal.removeEventListener('abort', onAbort);

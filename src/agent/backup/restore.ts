@@ -3,6 +3,8 @@
  * are replayed up to the restore point. The instance stays read-only throughout; replaying runs as moco-agent
  * (the only account that may write on a read-only MariaDB) with sql_log_bin=0, and the instance then starts a
  * fresh GTID history: it is the first instance of a new cluster, and its replicas are cloned from it.
+ * MySQL 8.4 (mysql.ts; unit-tested only): the clone's tar is unpacked, a temporary mysqld resets the accounts,
+ * and moco-admin replays with super_read_only off and read_only on.
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -19,10 +21,12 @@ import { markStagedComplete, stagedDirOf } from '../datadir.ts';
 import { writeNewInstanceId } from '../instance-id.ts';
 import { exited, run, tailLines } from '../tools.ts';
 import { PASSWORD_KEYS, type Passwords } from '../users.ts';
+import { requireMysqld } from '../mysqld.ts';
 import { restartMysqld } from '../clone/restart.ts';
 import { bucketTarget, checkLocation } from './bucket.ts';
 import { acquireExclusive } from './exclusive.ts';
-import { replayBinlogs, resetAccounts } from './replay.ts';
+import { MYSQL_BACKUP_FORMAT, resetAccountsOffline, unpackMysqlBase, type OfflineResetOptions } from './mysql.ts';
+import { replayBinlogs, resetAccounts, type ReplayTarget } from './replay.ts';
 
 export interface RestoreDeps {
   mariadbBackup: string;
@@ -31,6 +35,8 @@ export interface RestoreDeps {
   /** Aborts when the agent shuts down. */
   lifetime: AbortSignal;
   log: Logger;
+  /** MySQL: how to reach the temporary mysqld that resets the accounts (default: over its socket; tests: a fake). */
+  offlineConnect?: OfflineResetOptions['connect'];
 }
 
 export interface RestoreProgressEvent {
@@ -70,6 +76,34 @@ async function readJson<T>(bucket: BucketClient, key: string, signal: AbortSigna
   return JSON.parse(text) as T;
 }
 
+/**
+ * The statements around a restore's binlog replay, per flavor: `before` it, `after` it (a fresh GTID history,
+ * no replication settings from the source), and `always` at the end, also after a failure. MariaDB: RESET
+ * MASTER and an empty slave position. MySQL: super_read_only blocks every account, so it is off while
+ * moco-admin replays (read_only stays on: only accounts with CONNECTION_ADMIN may write) and back on in any
+ * case; RESET BINARY LOGS AND GTIDS is 8.4's name of RESET MASTER.
+ */
+export function restoreStatements(flavor: 'mysql' | 'mariadb'): { before: string[]; after: string[]; always: string[] } {
+  if (flavor === 'mysql') {
+    return {
+      before: ['SET GLOBAL super_read_only = OFF'],
+      after: ['STOP REPLICA', 'RESET REPLICA ALL', 'RESET BINARY LOGS AND GTIDS'],
+      always: ['SET GLOBAL super_read_only = ON'],
+    };
+  }
+  return { before: [], after: ['STOP SLAVE', 'RESET SLAVE ALL', "SET GLOBAL gtid_slave_pos = ''", 'RESET MASTER'], always: [] };
+}
+
+/** MySQL 8.4's mysqld, which a MySQL restore runs once on the copy. */
+function requireMysqlMysqld(): string {
+  const install = requireMysqld();
+  if (install.flavor !== 'mysql') {
+    throw failedPrecondition(`the mysqld found (${install.mysqld}) is MariaDB's, but restoring a MySQL instance runs MySQL 8.4's ` +
+      'mysqld once on the copy; put MySQL 8.4 first on PATH or set MOCO_MYSQLD');
+  }
+  return install.mysqld;
+}
+
 export async function runRestore(agent: Agent, req: RestoreRequest__Output, deps: RestoreDeps, signal: AbortSignal,
   progress: (p: RestoreProgressEvent) => void): Promise<RestoreResult> {
   const target = bucketTarget(req.bucket);
@@ -82,8 +116,8 @@ export async function runRestore(agent: Agent, req: RestoreRequest__Output, deps
     if (done.prefix === req.prefix && done.time === req.time && done.restorePoint === req.restorePoint) return done.result;
     throw failedPrecondition(`this instance was already restored from ${done.prefix}${done.time} (restore point ${done.restorePoint})`);
   }
-  const adapter = await agent.flavor();
-  if (adapter.flavor !== 'mariadb') throw failedPrecondition('restoring MySQL instances is not implemented yet in this version (MariaDB only)');
+  const { flavor } = await agent.flavor();
+  const mysqld = flavor === 'mysql' ? requireMysqlMysqld() : undefined;
   if ((await agent.readFlavorStatus()).hasUserData) {
     throw failedPrecondition('this instance holds user data, so a restore would destroy it; after a failed restore, ' +
       're-initialise it (moco reinit NAME --index 0) to start over');
@@ -97,50 +131,79 @@ export async function runRestore(agent: Agent, req: RestoreRequest__Output, deps
   try {
     const dir = `${req.prefix}${req.time}/`;
     const manifest = await readJson<BackupManifest>(bucket, `${dir}${MANIFEST}`, beforeRestart);
-    if (manifest.format !== 'mariadb-backup/xbstream') throw failedPrecondition(`backup ${dir} has format ${manifest.format}, which this instance (MariaDB) cannot restore`);
+    const expected = flavor === 'mysql' ? MYSQL_BACKUP_FORMAT : 'mariadb-backup/xbstream';
+    if (manifest.format !== expected) {
+      throw failedPrecondition(`backup ${dir} has format ${manifest.format}, which this instance (${flavor === 'mysql' ? 'MySQL' : 'MariaDB'}) ` +
+        `cannot restore (it restores ${expected}); restore it into a cluster of the flavor it was taken from`);
+    }
     const binlog = req.applyBinlog ? await readJson<BinlogManifest>(bucket, `${dir}${BINLOG_MANIFEST}`, beforeRestart) : undefined;
     log.info({ bucket: bucket.describe(), gtid: manifest.gtid, binlog: !!binlog, point: point?.toISOString() }, 'restore started');
 
     // 1. Download and unpack into the staging directory, checking the checksum.
     await fs.rm(staged, { recursive: true, force: true });
     await fs.mkdir(staged, { recursive: true, mode: 0o750 });
-    const unpack = spawn(deps.mbstream, ['-x', '-C', staged], { stdio: ['pipe', 'ignore', 'pipe'] });
-    const tail = tailLines(unpack);
-    const unpacked = exited(unpack).then((code) => {
-      if (code !== 0) throw new MocoError('INTERNAL', `mbstream failed to unpack the backup (exit ${code}): ${tail()}`);
-    });
     let downloaded = 0;
-    await downloadArchive(bucket, manifest.base, unpack.stdin, unpacked, {
-      signal: beforeRestart, onProgress: (bytes) => {
-        downloaded = bytes;
-        progress({ phase: 'download', bytes });
-      },
-    }).catch((err: unknown) => {
-      unpack.kill('SIGTERM');
-      throw err;
-    });
+    const onDownload = (bytes: number): void => {
+      downloaded = bytes;
+      progress({ phase: 'download', bytes });
+    };
+    if (mysqld !== undefined) {
+      // MySQL: the clone's tar; then this cluster's accounts, set by a temporary mysqld on the copy.
+      await unpackMysqlBase(bucket, manifest.base, staged, beforeRestart, onDownload);
+      progress({ phase: 'prepare', bytes: 0 });
+      await resetAccountsOffline({
+        mysqld, myCnfPath: agent.options.myCnfPath, staged, passwords, timeoutMs: BOOT_TIMEOUT_MS, signal: beforeRestart, log,
+        connect: deps.offlineConnect,
+      });
+    } else {
+      const unpack = spawn(deps.mbstream, ['-x', '-C', staged], { stdio: ['pipe', 'ignore', 'pipe'] });
+      const tail = tailLines(unpack);
+      const unpacked = exited(unpack).then((code) => {
+        if (code !== 0) throw new MocoError('INTERNAL', `mbstream failed to unpack the backup (exit ${code}): ${tail()}`);
+      });
+      await downloadArchive(bucket, manifest.base, unpack.stdin, unpacked, { signal: beforeRestart, onProgress: onDownload })
+        .catch((err: unknown) => {
+          unpack.kill('SIGTERM');
+          throw err;
+        });
 
-    // 2. Prepare, and give the copy this cluster's accounts and a new identity.
-    progress({ phase: 'prepare', bytes: 0 });
-    await run(deps.mariadbBackup, ['--prepare', `--target-dir=${staged}`], 'mariadb-backup --prepare', beforeRestart);
-    await resetAccounts(agent, staged, passwords, beforeRestart);
-    await writeNewInstanceId(staged);
+      // 2. Prepare, and give the copy this cluster's accounts and a new identity.
+      progress({ phase: 'prepare', bytes: 0 });
+      await run(deps.mariadbBackup, ['--prepare', `--target-dir=${staged}`], 'mariadb-backup --prepare', beforeRestart);
+      await resetAccounts(agent, staged, passwords, beforeRestart);
+      await writeNewInstanceId(staged);
+    }
     await markStagedComplete(dataDir);
 
     // 3. From here on the instance's data is being replaced: finish even if the caller goes away.
     progress({ phase: 'restart', bytes: 0 });
     await restartMysqld(agent.database(), BOOT_TIMEOUT_MS, deps.lifetime);
     const warnings: string[] = [];
-    if (binlog && point) {
-      progress({ phase: 'binlog', bytes: 0 });
-      await replayBinlogs(agent, bucket, binlog, manifest.gtid, binlogDateTime(point), deps.lifetime, log,
-        (bytes) => progress({ phase: 'binlog', bytes }));
-    }
     const db = agent.database();
-    await db.query('STOP SLAVE');
-    await db.query('RESET SLAVE ALL');
-    await db.query("SET GLOBAL gtid_slave_pos = ''");
-    await db.query('RESET MASTER');
+    const statements = restoreStatements(flavor);
+    let failed = true;
+    try {
+      for (const sql of statements.before) await db.query(sql);
+      if (binlog && point) {
+        progress({ phase: 'binlog', bytes: 0 });
+        // MariaDB: moco-agent may write on a read-only instance. MySQL: moco-agent has no data privileges, and
+        // moco-admin (ALL, so CONNECTION_ADMIN) may write while read_only is on and super_read_only off.
+        const replayAs: ReplayTarget = flavor === 'mysql'
+          ? { flavor, user: 'moco-admin', password: passwords.ADMIN_PASSWORD }
+          : { flavor, user: 'moco-agent', password: agent.options.passwords.agent };
+        await replayBinlogs(agent, bucket, binlog, manifest.gtid, binlogDateTime(point), deps.lifetime, log,
+          (bytes) => progress({ phase: 'binlog', bytes }), replayAs);
+      }
+      for (const sql of statements.after) await db.query(sql);
+      failed = false;
+    } finally {
+      for (const sql of statements.always) {
+        await db.query(sql).catch((err: unknown) => {
+          if (!failed) throw err;
+          log.warn({ err, sql }, 'after the failed restore step');
+        });
+      }
+    }
     const result: RestoreResult = {
       backupTime: req.time, restorePoint: req.restorePoint, durationMs: Date.now() - started,
       downloadedBytes: downloaded, binlogApplied: !!binlog, warnings,
