@@ -85,8 +85,10 @@ export class Agent {
 
   /** The full instance status, read live. */
   async getStatus(timeoutMs?: number): Promise<InstanceStatus> {
-    const st = await this.readFlavorStatus(timeoutMs);
-    const instanceId = st.flavor === 'mysql' ? st.serverUuid : await readInstanceId(this.options.dataDir);
+    // MariaDB keeps the instance id in a file: read it while mysqld answers, not after (GetStatus latency).
+    const fileId = this.adapter?.flavor === 'mariadb' ? readInstanceId(this.options.dataDir) : undefined;
+    const [st, id] = await Promise.all([this.readFlavorStatus(timeoutMs), fileId]);
+    const instanceId = st.flavor === 'mysql' ? st.serverUuid : id ?? await readInstanceId(this.options.dataDir);
     return toInstanceStatus(st, instanceId, this.clone.snapshot());
   }
 

@@ -7,10 +7,11 @@ import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { MocoError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { agentProto, channelOptionsFor } from '../shared/proto.ts';
-import { clientCredentials, serverCredentials, type PkiFiles } from '../shared/tls.ts';
+import { agentProto, channelOptionsFor, GRPC_CHANNEL_OPTIONS } from '../shared/proto.ts';
+import { clientCredentials, loadPkiFiles, serverCredentials, type PkiFiles, type PkiMaterial } from '../shared/tls.ts';
 import type { DataChunk__Output } from '../generated/moco/agent/v1/DataChunk.ts';
 import { Agent, type AgentOptions } from './agent.ts';
+import { receiveInWorker, type UnpackingDonorStream } from './clone/mariadb.ts';
 import { buildHttp } from './http.ts';
 import { bindServer, createGrpcServer } from './rpc/server.ts';
 import { StatusHub } from './watch.ts';
@@ -44,6 +45,7 @@ export class AgentDaemon {
       intervalMs: o.watchIntervalMs, heartbeatMs: o.heartbeatMs, unreachableMs: o.unreachableMs,
     });
     const peerCreds = clientCredentials(o.tls);
+    const pem = loadPkiFiles(o.tls);
     const proto = agentProto();
     this.grpcServer = createGrpcServer({
       agent: this.agent,
@@ -55,7 +57,8 @@ export class AgentDaemon {
         mbstream: o.tools.mbstream,
         lifetime: this.lifetime.signal,
         log: o.logger.child({ component: 'clone' }),
-        openDonorStream: (address, signal) => donorStream(new proto.Donor(address, peerCreds, channelOptionsFor(address)), signal),
+        openDonorStream: (address, signal) => donorSource(address, signal,
+          () => new proto.Donor(address, peerCreds, channelOptionsFor(address)), pem),
       },
     });
     this.http = buildHttp(this.agent, { draining: () => this.draining });
@@ -93,8 +96,36 @@ export class AgentDaemon {
   }
 }
 
+/** A proxy for gRPC is configured (grpc-js would use it; the clone receiver's own HTTP/2 client would not). */
+function proxyConfigured(): boolean {
+  return ['grpc_proxy', 'https_proxy', 'http_proxy'].some((k) => (process.env[k] ?? process.env[k.toUpperCase()] ?? '') !== '');
+}
+
+/**
+ * A donor's StreamClone: iterable through grpc-js, and (unless a proxy is configured) receivable on a worker
+ * thread straight into mbstream (see receiveInWorker), which the MariaDB clone prefers.
+ */
+function donorSource(address: string, signal: AbortSignal, client: () => DonorClient, pem: PkiMaterial): AsyncIterable<Buffer> {
+  const chunks: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => donorStream(client(), signal)[Symbol.asyncIterator]() };
+  if (proxyConfigured()) return chunks;
+  const options = channelOptionsFor(address);
+  const host = address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  const unpacking: UnpackingDonorStream = {
+    ...chunks,
+    unpackInWorker: (u) => receiveInWorker({
+      address,
+      servername: String(options['grpc.ssl_target_name_override'] ?? host),
+      ca: pem.caCert, cert: pem.cert, key: pem.key,
+      windowBytes: Number(GRPC_CHANNEL_OPTIONS['grpc-node.flow_control_window'] ?? 4 * 1024 * 1024),
+    }, u),
+  };
+  return unpacking;
+}
+
+type DonorClient = grpc.Client & { StreamClone: (req: object) => grpc.ClientReadableStream<DataChunk__Output> };
+
 /** Reads a donor's StreamClone as Buffers; cancelling the signal cancels the call. */
-async function* donorStream(client: grpc.Client & { StreamClone: (req: object) => grpc.ClientReadableStream<DataChunk__Output> }, signal: AbortSignal): AsyncIterable<Buffer> {
+async function* donorStream(client: DonorClient, signal: AbortSignal): AsyncIterable<Buffer> {
   const call = client.StreamClone({});
   const onAbort = (): void => call.cancel();
   signal.addEventListener('abort', onAbort, { once: true });

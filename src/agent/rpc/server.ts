@@ -1,10 +1,10 @@
 /**
  * The agent's gRPC services: each method is a thin adapter that checks the caller's identity, times the
  * call, logs it with an operation id, runs one Agent method and maps errors to gRPC codes.
+ * Backup and Restore load their modules (and the object-storage SDK) on first use: most agents never run them,
+ * and loading them at start-up costs memory for the agent's whole life.
  */
 import { randomBytes } from 'node:crypto';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import * as grpc from '@grpc/grpc-js';
 import { MocoError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -14,11 +14,8 @@ import type { AgentHandlers } from '../../generated/moco/agent/v1/Agent.ts';
 import type { DonorHandlers } from '../../generated/moco/agent/v1/Donor.ts';
 import type { Agent } from '../agent.ts';
 import { runClone, type CloneDeps } from '../clone/clone.ts';
-import { startBackupStream } from '../clone/donor.ts';
-import { runBackup } from '../backup/backup.ts';
-import { runRestore } from '../backup/restore.ts';
+import { encodedChunkSerializer, sendDataChunks, startBackupStream, type ChunkSink } from '../clone/donor.ts';
 import { acquireExclusive } from '../backup/exclusive.ts';
-import { openBucket } from '../../backup/storage/index.ts';
 import type { StatusHub } from '../watch.ts';
 import { codeName, toGrpcError } from './status.ts';
 
@@ -33,6 +30,10 @@ export interface RpcDeps {
 
 type Call = { getAuthContext?: () => unknown; metadata: grpc.Metadata };
 
+/**
+ * Donor stream message size: the tool's pipe reads are 64 KiB; 1 MiB messages cut per-message overhead on both
+ * agents.
+ */
 const STREAM_MESSAGE_BYTES = 1024 * 1024;
 const COORDINATOR_ONLY = [IDENTITIES.coordinator];
 const PEERS = [IDENTITIES.coordinator, IDENTITIES.agent];
@@ -61,14 +62,16 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
   function unary<Req, Res>(method: string, allowed: readonly string[], fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) {
     return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
       const started = process.hrtime.bigint();
-      const op = randomBytes(4).toString('hex');
-      const finish = (code: grpc.status | undefined, err?: unknown): void => {
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      // Runs after the reply is handed to grpc-js: metrics and logging do not delay it.
+      const finish = (seconds: number, code: grpc.status | undefined, err?: unknown): void => {
         agent.options.metrics.rpcDuration.observe({ method, code: codeName(code) }, seconds);
+        if (err === undefined && method === 'GetStatus') return; // polled often: not logged
+        // An operation id to find the call's lines in the log (made only when there is something to log).
+        const op = randomBytes(4).toString('hex');
         if (err !== undefined) {
           const level = err instanceof MocoError && err.code !== 'INTERNAL' ? 'warn' : 'error';
           log[level]({ op, method, err, ms: Math.round(seconds * 1000) }, 'rpc failed');
-        } else if (method !== 'GetStatus') {
+        } else {
           log.info({ op, method, ms: Math.round(seconds * 1000) }, 'rpc done');
         }
       };
@@ -78,13 +81,15 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
         return fn(call.request, call);
       })().then(
         (res) => {
-          finish(undefined);
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           callback(null, res);
+          finish(seconds, undefined);
         },
         (err: unknown) => {
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           const g = toGrpcError(err);
-          finish(g.code, err);
           callback(g);
+          finish(seconds, g.code, err);
         },
       );
     };
@@ -167,13 +172,17 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
       return { bytesTransferred: String(r.bytesTransferred), durationMs: r.durationMs, gtid: r.gtid };
     }),
     Backup: streaming('Backup',
-      (req: Parameters<AgentHandlers['Backup']>[0]['request'], signal, progress: (p: { phase: string; bytes: number }) => void) =>
-        runBackup(agent, req, { mariadbBackup: d.clone.mariadbBackup, openBucket, log }, signal, progress),
+      async (req: Parameters<AgentHandlers['Backup']>[0]['request'], signal, progress: (p: { phase: string; bytes: number }) => void) => {
+        const [{ runBackup }, { openBucket }] = await Promise.all([import('../backup/backup.ts'), import('../../backup/storage/index.ts')]);
+        return runBackup(agent, req, { mariadbBackup: d.clone.mariadbBackup, openBucket, log }, signal, progress);
+      },
       (result) => ({ phase: 'done', bytes: String(result.dumpSize ?? 0), result }),
       (p) => ({ phase: p.phase, bytes: String(p.bytes) })),
     Restore: streaming('Restore',
-      (req: Parameters<AgentHandlers['Restore']>[0]['request'], signal, progress: (p: { phase: string; bytes: number }) => void) =>
-        runRestore(agent, req, { mariadbBackup: d.clone.mariadbBackup, mbstream: d.clone.mbstream, openBucket, lifetime: d.clone.lifetime, log }, signal, progress),
+      async (req: Parameters<AgentHandlers['Restore']>[0]['request'], signal, progress: (p: { phase: string; bytes: number }) => void) => {
+        const [{ runRestore }, { openBucket }] = await Promise.all([import('../backup/restore.ts'), import('../../backup/storage/index.ts')]);
+        return runRestore(agent, req, { mariadbBackup: d.clone.mariadbBackup, mbstream: d.clone.mbstream, openBucket, lifetime: d.clone.lifetime, log }, signal, progress);
+      },
       (result) => ({ phase: 'done', bytes: String(result.downloadedBytes ?? 0), result }),
       (p) => ({ phase: p.phase, bytes: String(p.bytes) })),
   };
@@ -192,32 +201,20 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
             dataDir: o.dataDir, user: 'moco-clone-donor', password: o.passwords.cloneDonor,
           });
           log.info({ caller: who }, 'donor stream started');
-          call.on('cancelled', () => backup.stop());
-          // The tool's pipe reads are 64 KiB; 1 MiB messages cut per-message overhead on both agents.
-          const pending: Buffer[] = [];
-          let pendingBytes = 0;
-          const frame = new Transform({
-            writableObjectMode: false,
-            readableObjectMode: true,
-            transform(chunk: Buffer, _enc, cb) {
-              pending.push(chunk);
-              pendingBytes += chunk.length;
-              if (pendingBytes < STREAM_MESSAGE_BYTES) return cb();
-              const data = Buffer.concat(pending, pendingBytes);
-              pending.length = 0;
-              pendingBytes = 0;
-              cb(null, { data });
-            },
-            flush(cb) {
-              cb(null, pendingBytes > 0 ? { data: Buffer.concat(pending, pendingBytes) } : undefined);
-            },
-          });
+          // A cancelled call never calls back its pending writes: stop waiting for them, and stop the tool.
+          const ac = new AbortController();
+          const stop = (): void => {
+            ac.abort();
+            backup.stop();
+          };
+          call.on('cancelled', stop);
+          call.on('close', () => ac.abort());
           try {
             // End the call only after the tool has exited 0: a stream cut short must never look complete.
-            await Promise.all([pipeline(backup.stream, frame, call as unknown as NodeJS.WritableStream, { end: false }), backup.done]);
+            await Promise.all([sendDataChunks(backup.stream, call as unknown as ChunkSink, STREAM_MESSAGE_BYTES, ac.signal), backup.done]);
             call.end();
           } catch (err) {
-            backup.stop();
+            stop();
             await backup.done.catch(() => undefined);
             throw err;
           }
@@ -244,7 +241,13 @@ export function createGrpcServer(d: RpcDeps): grpc.Server {
   const proto = agentProto();
   const services = buildServices(d);
   server.addService(proto.Agent.service, services.agent as unknown as grpc.UntypedServiceImplementation);
-  server.addService(proto.Donor.service, services.donor as unknown as grpc.UntypedServiceImplementation);
+  // StreamClone writes DataChunk messages it encoded itself (see sendDataChunks): saves a copy of every byte.
+  const streamClone = proto.Donor.service.StreamClone;
+  const donorService = {
+    ...proto.Donor.service,
+    StreamClone: { ...streamClone, responseSerialize: encodedChunkSerializer(streamClone.responseSerialize as (value: unknown) => Buffer) },
+  };
+  server.addService(donorService, services.donor as unknown as grpc.UntypedServiceImplementation);
   return server;
 }
 
