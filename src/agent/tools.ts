@@ -1,6 +1,7 @@
 /** External programs the agent runs (backup tools), found on PATH unless configured, and how to run them. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MocoError } from '../shared/errors.ts';
 
@@ -57,4 +58,72 @@ export async function run(cmd: string, args: string[], what: string, signal?: Ab
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+export interface PipedTool {
+  cmd: string;
+  args: string[];
+  /** What it does, for error messages ("mariadb-dump of the source"). */
+  what: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs `reader | writer` (the reader's output through `via` when given), with `prefix` written to the writer
+ * first; without a reader the writer gets `prefix` only. A writer that stops early stops the reader (it would
+ * block on a full pipe); `signal` stops both. Throws CANCELLED, or INTERNAL naming the tool that failed first
+ * with its last stderr lines.
+ */
+export async function pipeTools(reader: PipedTool | undefined, writer: PipedTool,
+  o: { signal: AbortSignal; prefix?: string; via?: NodeJS.ReadWriteStream }): Promise<void> {
+  const w = spawn(writer.cmd, writer.args, { cwd: writer.cwd, env: writer.env, stdio: ['pipe', 'ignore', 'pipe'] });
+  const wTail = tailLines(w);
+  const wDone = exited(w);
+  w.stdin.on('error', () => undefined);
+  if (o.prefix) w.stdin.write(o.prefix);
+  const r = reader && spawn(reader.cmd, reader.args, { cwd: reader.cwd, env: reader.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const rTail = r ? tailLines(r) : () => '';
+  let readerStopped = false;
+  const stop = (): void => {
+    r?.kill('SIGTERM');
+    w.kill('SIGTERM');
+  };
+  o.signal.addEventListener('abort', stop, { once: true });
+  try {
+    if (r) {
+      (o.via ? r.stdout.pipe(o.via) : r.stdout).pipe(w.stdin);
+      void wDone.then(() => {
+        if (r.exitCode === null && r.signalCode === null) {
+          readerStopped = true;
+          r.kill('SIGTERM');
+        }
+      }, () => r.kill('SIGTERM'));
+    } else {
+      w.stdin.end();
+    }
+    const [rc, wc] = await Promise.all([r ? exited(r) : Promise.resolve(0), wDone]);
+    if (o.signal.aborted) throw new MocoError('CANCELLED', `${writer.what} was cancelled`);
+    const fail = (t: PipedTool, code: number, tail: string): MocoError => new MocoError('INTERNAL', `${t.what} failed (exit ${code}): ${tail}`);
+    if (wc !== 0 && (readerStopped || rc === 0)) throw fail(writer, wc, wTail());
+    if (reader && rc !== 0) throw fail(reader, rc, rTail());
+    if (wc !== 0) throw fail(writer, wc, wTail());
+  } finally {
+    o.signal.removeEventListener('abort', stop);
+  }
+}
+
+/** Writes a client option file (mode 0600) so that passwords never appear on a command line. */
+export async function writeClientOptions(file: string, o: { user: string; password: string; socket?: string; host?: string; port?: number }): Promise<void> {
+  const plain = (v: string): string => (/^[\w.@%-]+$/.test(v) ? v : optionValue(v));
+  const lines = ['[client]', `user=${plain(o.user)}`, `password=${optionValue(o.password)}`];
+  if (o.socket) lines.push(`socket=${o.socket}`);
+  if (o.host) lines.push(`host=${plain(o.host)}`);
+  if (o.port) lines.push(`port=${o.port}`);
+  await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+}
+
+/** A value for a MySQL option file, quoted and escaped. */
+export function optionValue(v: string): string {
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }

@@ -211,7 +211,10 @@ export function decide(obs: Observation, options: DecideOptions = {}): Decision 
       return result('Cloning', `waiting for Secret "${spec.replicationSourceSecretName}" with the external source's HOST, PORT, USER and PASSWORD`);
     }
     if (!pst) return result('Cloning', `waiting for the primary ${P} to start before cloning from the external source`);
-    if (pst.clone?.state === 'in_progress') return result('Cloning', `cloning from the external source (${pst.clone.phase})`);
+    if (pst.clone?.state === 'in_progress') {
+      const mb = Math.round(Number(pst.clone.bytesTransferred) / 1e6);
+      return result('Cloning', `cloning from the external source (${pst.clone.phase}${mb > 0 ? `, ${mb} MB` : ''})`);
+    }
     const again = pst.clone?.state === 'failed' ? ` again (the last attempt failed: ${pst.clone.error})` : '';
     return result('Cloning', `cloning from the external source ${spec.replicationSource.host}:${spec.replicationSource.port}${again}`,
       { kind: 'cloneExternal', index: P });

@@ -15,9 +15,8 @@ import { unpackFiles } from '../../backup/tar.ts';
 import { downloadArchive } from '../../backup/transfer.ts';
 import type { Agent } from '../agent.ts';
 import { requireMysqld } from '../mysqld.ts';
-import { optionValue } from '../clone/donor.ts';
 import { binlogNumber } from './binlogs.ts';
-import { exited, tailLines, which } from '../tools.ts';
+import { exited, pipeTools, tailLines, which, writeClientOptions } from '../tools.ts';
 import { USERS, bootstrapSql, sqlString, type Passwords } from '../users.ts';
 
 /**
@@ -136,29 +135,15 @@ export async function replayBinlogs(agent: Agent, bucket: BucketClient, binlog: 
     const files = (await unpack.done).filter((n) => /\.\d+$/.test(n)).sort((a, b) => binlogNumber(a) - binlogNumber(b));
     if (files.length === 0) throw new MocoError('INTERNAL', `the binlog archive ${binlog.archive.key} holds no binlog files`);
     const optFile = path.join(work, 'client.cnf');
-    await fs.writeFile(optFile, `[client]\nuser=${target.user}\npassword=${optionValue(target.password)}\n` +
-      `socket=${agent.options.socketPath}\n`, { mode: 0o600 });
+    await writeClientOptions(optFile, { user: target.user, password: target.password, socket: agent.options.socketPath });
     const cmd = replayCommand(target.flavor, { fromGtid, stopDateTime, files, optFile });
     log.info({ files, fromGtid, stopDateTime, reader: binlogTool, user: target.user }, 'replaying binlogs');
     // TMPDIR: the reader writes the files of LOAD DATA events there; the work directory has the room.
-    const reader = spawn(binlogTool, cmd.readerArgs, { cwd: work, env: { ...process.env, TZ: 'UTC', TMPDIR: work }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const writer = spawn(client, cmd.clientArgs, { stdio: ['pipe', 'ignore', 'pipe'] });
-    const readerTail = tailLines(reader);
-    const writerTail = tailLines(writer);
-    writer.stdin.on('error', () => undefined);
-    reader.stdout.pipe(writer.stdin);
-    const onAbort = (): void => {
-      reader.kill('SIGTERM');
-      writer.kill('SIGTERM');
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const [rc, wc] = await Promise.all([exited(reader), exited(writer)]);
-      if (rc !== 0) throw new MocoError('INTERNAL', `${path.basename(binlogTool)} failed (exit ${rc}): ${readerTail()}`);
-      if (wc !== 0) throw new MocoError('INTERNAL', `replaying binlogs failed (exit ${wc}): ${writerTail()}`);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
+    await pipeTools(
+      { cmd: binlogTool, args: cmd.readerArgs, what: path.basename(binlogTool), cwd: work, env: { ...process.env, TZ: 'UTC', TMPDIR: work } },
+      { cmd: client, args: cmd.clientArgs, what: 'replaying binlogs' },
+      { signal },
+    );
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { MocoError } from '../../shared/errors.ts';
-import { exited, tailLines } from '../tools.ts';
+import { exited, optionValue, tailLines } from '../tools.ts';
 
 export interface DonorOptions {
   mariadbBackup: string;
@@ -45,10 +45,6 @@ export function parseBackupPosition(text: string): BackupPosition | undefined {
   return m ? { file: m[1] ?? '', position: m[2] ?? '', gtid: m[3] ?? '' } : undefined;
 }
 
-/** A value for a MySQL option file, quoted and escaped. */
-export function optionValue(v: string): string {
-  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
 
 /** Starts mariadb-backup --backup --stream=xbstream for this instance. */
 export async function startBackupStream(o: DonorOptions): Promise<BackupStream> {

@@ -6,7 +6,6 @@
  * the mariadb client without writing this instance's binlog. The position becomes this instance's GTID state,
  * so that replication from the donor resumes exactly after the copy.
  */
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,8 +15,7 @@ import { MocoError, messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Db } from '../db.ts';
 import { SYSTEM_SCHEMAS } from '../flavor/common.ts';
-import { exited, tailLines, which } from '../tools.ts';
-import { optionValue } from './donor.ts';
+import { pipeTools, which, writeClientOptions } from '../tools.ts';
 import type { CloneTracker } from './tracker.ts';
 
 export interface ExternalDonor {
@@ -131,50 +129,20 @@ export async function copyFromExternalMariadb(o: ExternalCopyOptions, localServe
   try {
     const donorCnf = path.join(work, 'donor.cnf');
     const localCnf = path.join(work, 'local.cnf');
-    await fs.writeFile(donorCnf, `[client]\nhost=${optionValue(o.donor.host)}\nport=${o.donor.port}\nuser=${optionValue(o.donor.user)}\n` +
-      `password=${optionValue(o.donor.password)}\n`, { mode: 0o600 });
-    await fs.writeFile(localCnf, `[client]\nuser=moco-agent\npassword=${optionValue(o.agentPassword)}\nsocket=${o.socketPath}\n`, { mode: 0o600 });
+    await writeClientOptions(donorCnf, { user: o.donor.user, password: o.donor.password, host: o.donor.host, port: o.donor.port });
+    await writeClientOptions(localCnf, { user: 'moco-agent', password: o.agentPassword, socket: o.socketPath });
     o.tracker.phase('copying');
     o.log.info({ schemas: facts.schemas, accounts: facts.accounts.split('\n').filter((l) => l.startsWith('DROP')).length }, 'copying from the external source');
-    const writer = spawn(client, [`--defaults-file=${localCnf}`, '--init-command=SET SESSION sql_log_bin = 0'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    const writerTail = tailLines(writer);
-    const written = exited(writer);
-    writer.stdin.on('error', () => undefined);
-    writer.stdin.write(`${facts.accounts}\n`);
-    let gtid = facts.gtid;
-    const stop = (): void => {
-      writer.kill('SIGTERM');
+    const scanner = new GtidScanner((n) => o.tracker.addBytes(n));
+    const loader = { cmd: client, args: [`--defaults-file=${localCnf}`, '--init-command=SET SESSION sql_log_bin = 0'], what: 'loading the copy of the external source' };
+    const dumper = facts.schemas.length === 0 ? undefined : {
+      cmd: dump, what: 'mariadb-dump of the external source',
+      args: [`--defaults-file=${donorCnf}`, '--single-transaction', '--gtid', '--master-data=2', '--routines', '--events', '--triggers',
+        '--hex-blob', '--max-allowed-packet=1G', '--databases', ...facts.schemas],
     };
-    o.signal.addEventListener('abort', stop, { once: true });
-    try {
-      if (facts.schemas.length > 0) {
-        const reader = spawn(dump, [`--defaults-file=${donorCnf}`, '--single-transaction', '--gtid', '--master-data=2',
-          '--routines', '--events', '--triggers', '--hex-blob', '--max-allowed-packet=1G', '--databases', ...facts.schemas],
-        { stdio: ['ignore', 'pipe', 'pipe'] });
-        const readerTail = tailLines(reader);
-        const stopReader = (): void => {
-          reader.kill('SIGTERM');
-        };
-        o.signal.addEventListener('abort', stopReader, { once: true });
-        const scanner = new GtidScanner((n) => o.tracker.addBytes(n));
-        reader.stdout.pipe(scanner).pipe(writer.stdin);
-        // A loader that stops early would leave the dump blocked on a full pipe: stop the dump too.
-        void written.then(() => reader.exitCode === null && reader.kill('SIGTERM'), () => reader.kill('SIGTERM'));
-        const [rc, wc] = await Promise.all([exited(reader), written]).finally(() => o.signal.removeEventListener('abort', stopReader));
-        if (o.signal.aborted) throw new MocoError('CANCELLED', 'the copy from the external source was cancelled');
-        if (wc !== 0) throw new MocoError('INTERNAL', `loading the copy of the external source failed (exit ${wc}): ${writerTail()}`);
-        if (rc !== 0) throw new MocoError('INTERNAL', `mariadb-dump from the external source failed (exit ${rc}): ${readerTail()}`);
-        if (scanner.gtid === undefined) throw new MocoError('INTERNAL', 'the dump of the external source carries no GTID position; is log_bin on there?');
-        gtid = scanner.gtid;
-      } else {
-        writer.stdin.end();
-        const wc = await written;
-        if (wc !== 0) throw new MocoError('INTERNAL', `loading the accounts of the external source failed (exit ${wc}): ${writerTail()}`);
-      }
-    } finally {
-      o.signal.removeEventListener('abort', stop);
-      writer.kill('SIGTERM');
-    }
+    await pipeTools(dumper, loader, { signal: o.signal, prefix: `${facts.accounts}\n`, via: scanner });
+    if (dumper && scanner.gtid === undefined) throw new MocoError('INTERNAL', 'the dump of the external source carries no GTID position; is log_bin on there?');
+    const gtid = dumper ? scanner.gtid ?? '' : facts.gtid;
     o.tracker.phase('positioning');
     // This instance's GTID history starts where the copy ends: replicas cloned from it, and replication from the
     // source, continue from there.

@@ -853,8 +853,11 @@ describe('decide: replication from an external source', () => {
     assert.match(noSecret.message, /waiting for Secret "donor"/);
     const down = decide(observation([view(0, null, { ready: false })], external));
     assert.deepEqual([down.state, down.operation.kind], ['Cloning', 'none']);
-    const running = decide(observation([view(0, status({ cloneState: 'in_progress' }), { ready: false })], external));
+    const copying = status({ cloneState: 'in_progress' });
+    Object.assign(copying.clone as object, { phase: 'copying', bytesTransferred: '52000000' });
+    const running = decide(observation([view(0, copying, { ready: false })], external));
     assert.deepEqual([running.state, running.operation.kind], ['Cloning', 'none']);
+    assert.match(running.message, /\(copying, 52 MB\)/, 'moco up shows the copy\'s progress');
     const failed = decide(observation([view(0, status({ cloneState: 'failed' }), { ready: false })], external));
     assert.deepEqual([failed.state, failed.operation.kind], ['Cloning', 'cloneExternal']);
   });
