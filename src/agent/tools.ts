@@ -85,8 +85,14 @@ export async function pipeTools(reader: PipedTool | undefined, writer: PipedTool
   const r = reader && spawn(reader.cmd, reader.args, { cwd: reader.cwd, env: reader.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const rTail = r ? tailLines(r) : () => '';
   let readerStopped = false;
-  const stop = (): void => {
+  // Besides the signal, the reader's end of its pipe is closed: a process it started that still holds the pipe
+  // (a shell's child, a tool's helper) then fails its next write instead of blocking on a full pipe forever.
+  const stopReader = (): void => {
     r?.kill('SIGTERM');
+    r?.stdout?.destroy();
+  };
+  const stop = (): void => {
+    stopReader();
     w.kill('SIGTERM');
   };
   o.signal.addEventListener('abort', stop, { once: true });
@@ -96,9 +102,9 @@ export async function pipeTools(reader: PipedTool | undefined, writer: PipedTool
       void wDone.then(() => {
         if (r.exitCode === null && r.signalCode === null) {
           readerStopped = true;
-          r.kill('SIGTERM');
+          stopReader();
         }
-      }, () => r.kill('SIGTERM'));
+      }, stopReader);
     } else {
       w.stdin.end();
     }

@@ -24,8 +24,14 @@ describe('pipeTools', () => {
   });
 
   it('a writer that fails early stops an endless reader and is the error reported', async () => {
-    await assert.rejects(pipeTools(sh('yes', 'the reader'), sh('echo broken >&2; exit 3', 'the writer'), { signal: new AbortController().signal }),
+    await assert.rejects(pipeTools(sh('exec yes', 'the reader'), sh('echo broken >&2; exit 3', 'the writer'), { signal: new AbortController().signal }),
       /the writer failed \(exit 3\): broken/);
+  });
+
+  it('a writer that fails early also stops what the reader started (a child holding the pipe)', async () => {
+    // The shell forks `yes` (it is not the last command) and dies of SIGTERM; `yes` must not block on the pipe.
+    await assert.rejects(pipeTools(sh('yes; true', 'the reader'), sh('exit 3', 'the writer'), { signal: new AbortController().signal }),
+      /the writer failed \(exit 3\)/);
   });
 
   it('a failing reader is reported with its stderr', async () => {
@@ -36,7 +42,7 @@ describe('pipeTools', () => {
   it('abort stops both and says CANCELLED', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
-    await assert.rejects(pipeTools(sh('sleep 30', 'r'), sh('sleep 30', 'the writer'), { signal: ac.signal }), (e: unknown) => hasCode(e, 'CANCELLED'));
+    await assert.rejects(pipeTools(sh('exec sleep 30', 'r'), sh('exec sleep 30', 'the writer'), { signal: ac.signal }), (e: unknown) => hasCode(e, 'CANCELLED'));
   });
 });
 
