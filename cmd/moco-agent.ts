@@ -12,16 +12,13 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { ConfigError, parseAgentConfig, AGENT_FLAGS } from '../src/agent/config.ts';
 import { AgentDaemon } from '../src/agent/daemon.ts';
-import { swapStagedData } from '../src/agent/datadir.ts';
-import { initDataDir } from '../src/agent/init.ts';
 import { createAgentMetrics } from '../src/agent/metrics.ts';
-import { requireMysqld } from '../src/agent/mysqld.ts';
 import { loadPasswords } from '../src/agent/users.ts';
 import { MocoError, messageOf } from '../src/shared/errors.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { loadPkiFiles } from '../src/shared/tls.ts';
-import { ensureClusterPki } from '../src/platform/local/instance.ts';
-import { runDemo } from './demo.ts';
+// The other commands load their modules when they run: the long-lived `serve` process keeps only what it uses
+// (the demo alone pulls in the local platform, the backup runner and the S3 SDK).
 
 const USAGE = `usage: moco-agent <command> [flags]
 
@@ -86,6 +83,7 @@ async function init(argv: string[]): Promise<void> {
   if (!values.mycnf) fail('init: --mycnf is required');
   if (!values['data-dir']) fail('init: --data-dir is required');
   const passwords = await loadPasswords(process.env, values['passwords-dir'] ?? process.env.MOCO_PASSWORDS_DIR);
+  const [{ initDataDir }, { requireMysqld }] = await Promise.all([import('../src/agent/init.ts'), import('../src/agent/mysqld.ts')]);
   const log = createLogger({ name: 'moco-init' });
   const done = await initDataDir({ install: requireMysqld(), myCnfPath: values.mycnf, dataDir: values['data-dir'], passwords, log });
   process.stdout.write(done ? `initialised ${values['data-dir']}\n` : `${values['data-dir']} was already initialised; nothing changed\n`);
@@ -97,6 +95,7 @@ async function runMysqld(argv: string[]): Promise<void> {
   const cmd = sep < 0 ? [] : argv.slice(sep + 1);
   if (!values['data-dir']) fail('run-mysqld: --data-dir is required');
   if (cmd.length === 0) fail('run-mysqld: give the mysqld command after --, e.g. -- mysqld --defaults-file=/etc/mysql/my.cnf');
+  const { swapStagedData } = await import('../src/agent/datadir.ts');
   if (await swapStagedData(values['data-dir'])) process.stderr.write(`run-mysqld: swapped in the staged data directory\n`);
   const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: 'inherit' });
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, () => child.kill(sig));
@@ -106,6 +105,7 @@ async function runMysqld(argv: string[]): Promise<void> {
 async function certs(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { dir: { type: 'string' } } });
   if (!values.dir) fail('certs: --dir is required');
+  const { ensureClusterPki } = await import('../src/platform/local/instance.ts');
   const files = await ensureClusterPki(values.dir);
   process.stdout.write(`CA:          ${files.agent.caCert}\ncoordinator: ${files.coordinator.cert} ${files.coordinator.key}\nagent:       ${files.agent.cert} ${files.agent.key}\n`);
 }
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     case 'init': return init(rest);
     case 'run-mysqld': return runMysqld(rest);
     case 'certs': return certs(rest);
-    case 'demo': return runDemo(rest);
+    case 'demo': return (await import('./demo.ts')).runDemo(rest);
     case undefined: case '-h': case '--help': case 'help':
       process.stdout.write(USAGE);
       return;

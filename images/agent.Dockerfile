@@ -14,7 +14,7 @@ FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends mariadb-backup mariadb-client \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /moco
-COPY --from=build /src/dist/moco-agent.mjs /moco/dist/moco-agent.mjs
+COPY --from=build /src/dist /moco/dist
 COPY --from=build /src/proto /moco/proto
 USER 10000:10000
 ENTRYPOINT ["node", "/moco/dist/moco-agent.mjs"]
