@@ -17,7 +17,7 @@ import type { FlavorAdapter, FlavorStatus } from './flavor/flavor.ts';
 import { mysqlAdapter } from './flavor/mysql.ts';
 import { mariadbAdapter } from './flavor/mariadb.ts';
 import { killUserConnections } from './connections.ts';
-import { readInstanceId } from './instance-id.ts';
+import { InstanceIdReader } from './instance-id.ts';
 import { readinessVerdict, type Verdict } from './readiness.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { CloneTracker } from './clone/tracker.ts';
@@ -50,6 +50,7 @@ export class Agent {
   private adapter: FlavorAdapter | undefined;
   private readonly topology = new Mutex();
   private readonly log: Logger;
+  private readonly instanceId: InstanceIdReader;
 
   constructor(options: AgentOptions, db?: MysqlDb) {
     this.options = options;
@@ -58,6 +59,7 @@ export class Agent {
       socketPath: options.socketPath, user: 'moco-agent', password: options.passwords.agent, timeoutMs: 30_000,
     });
     this.clone = new CloneTracker(options.metrics);
+    this.instanceId = new InstanceIdReader(options.dataDir);
   }
 
   /** The flavor adapter, detected from VERSION() on first use. */
@@ -85,10 +87,9 @@ export class Agent {
 
   /** The full instance status, read live. */
   async getStatus(timeoutMs?: number): Promise<InstanceStatus> {
-    // MariaDB keeps the instance id in a file: read it while mysqld answers, not after (GetStatus latency).
-    const fileId = this.adapter?.flavor === 'mariadb' ? readInstanceId(this.options.dataDir) : undefined;
-    const [st, id] = await Promise.all([this.readFlavorStatus(timeoutMs), fileId]);
-    const instanceId = st.flavor === 'mysql' ? st.serverUuid : id ?? await readInstanceId(this.options.dataDir);
+    const st = await this.readFlavorStatus(timeoutMs);
+    // MariaDB has no server_uuid: the agent keeps an id in the data directory.
+    const instanceId = st.flavor === 'mysql' ? st.serverUuid : await this.instanceId.read(st.uptimeSeconds);
     return toInstanceStatus(st, instanceId, this.clone.snapshot());
   }
 

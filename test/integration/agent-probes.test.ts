@@ -116,5 +116,19 @@ describe('probes and status stream', () => {
       stop();
     }
     await waitFor(async () => (await http(replica, '/healthz')).status === 200, 10_000, 'mysqld to answer again');
+    // The status read that timed out dropped its connection; the next one connects again.
+    assert.ok((await replica.client.getStatus()).serverId > 0);
+  });
+
+  test('GetStatus fails while mysqld is down and answers again after it restarts', async () => {
+    const before = await replica.client.getStatus();
+    await replica.supervisor.stop();
+    try {
+      await assert.rejects(replica.client.getStatus(), (e: MocoError) => e.code === 'MYSQLD_UNAVAILABLE');
+    } finally {
+      await replica.supervisor.start();
+    }
+    const after = await waitFor(async () => replica.client.getStatus().catch(() => undefined), 20_000, 'GetStatus after the restart');
+    assert.equal(after.instanceId, before.instanceId, 'same data directory, same instance id');
   });
 });

@@ -1,5 +1,5 @@
 /** Statements and row parsing shared by both flavors. */
-import type { Db, QueryOptions, Row } from '../db.ts';
+import type { Row, Statement } from '../db.ts';
 import { failedPrecondition } from '../../shared/errors.ts';
 import { gtidContains, parseGtid } from '../../gtid/index.ts';
 import type { FlavorStatus, ReplicaTarget } from './flavor.ts';
@@ -20,19 +20,25 @@ export const STATUS_VARIABLES = [
 /** Semi-sync timeout: as long as the server allows (about 49 days), so it never falls back to async. */
 export const SEMI_SYNC_TIMEOUT_MS = '4294967295';
 
-/** Reads SHOW GLOBAL VARIABLES / STATUS for the given names into a map (missing names are absent). */
-export async function readNamed(db: Db, kind: 'VARIABLES' | 'STATUS', names: string[], options?: QueryOptions): Promise<Map<string, string>> {
-  const rows = await db.query(`SHOW GLOBAL ${kind} WHERE Variable_name IN (${names.map(() => '?').join(', ')})`, names, options);
+/** SHOW GLOBAL VARIABLES / STATUS for the given names; {@link namedMap} reads its rows. */
+export function namedStatement(kind: 'VARIABLES' | 'STATUS', names: string[]): Statement {
+  return { sql: `SHOW GLOBAL ${kind} WHERE Variable_name IN (${names.map(() => '?').join(', ')})`, params: names };
+}
+
+/** Variable_name/Value rows as a map (names mysqld did not return are absent). */
+export function namedMap(rows: Row[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const r of rows) out.set(String(r.Variable_name), String(r.Value ?? ''));
   return out;
 }
 
-export async function readHasUserData(db: Db, options?: QueryOptions): Promise<boolean> {
-  const rows = await db.query<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN (${SYSTEM_SCHEMAS.map(() => '?').join(', ')})`,
-    SYSTEM_SCHEMAS, options,
-  );
+/** Counts the schemas besides the system ones; {@link hasUserDataFrom} reads its row. */
+export const USER_DATA_STATEMENT: Statement = {
+  sql: `SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN (${SYSTEM_SCHEMAS.map(() => '?').join(', ')})`,
+  params: SYSTEM_SCHEMAS,
+};
+
+export function hasUserDataFrom(rows: Row[]): boolean {
   return Number(rows[0]?.n ?? 0) > 0;
 }
 

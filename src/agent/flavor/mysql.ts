@@ -3,14 +3,27 @@
  * format (tags included), super_read_only for fencing, wait-for-replica-count semi-sync, and the
  * performance_schema timestamps for the replication delay.
  */
-import type { Db, QueryOptions } from '../db.ts';
+import type { Db, QueryOptions, Statement } from '../db.ts';
 import { MocoError } from '../../shared/errors.ts';
 import { gtidContains, parseGtid } from '../../gtid/index.ts';
 import type { DelayReading, FlavorAdapter, FlavorStatus, ReplicaTarget, ReplicaView } from './flavor.ts';
 import {
-  SEMI_SYNC_TIMEOUT_MS, SEMI_SYNC_VARIABLES, STATUS_VARIABLES, firstRow, num, onOff, oneLine, readHasUserData,
-  readNamed, semiSyncFrom, str, replicatesFrom, assertReceivedApplied,
+  SEMI_SYNC_TIMEOUT_MS, SEMI_SYNC_VARIABLES, STATUS_VARIABLES, USER_DATA_STATEMENT, firstRow, hasUserDataFrom, num,
+  namedMap, namedStatement, onOff, oneLine, semiSyncFrom, str, replicatesFrom, assertReceivedApplied,
 } from './common.ts';
+
+/** Everything readStatus reads, in one round trip. */
+const STATUS_READ: readonly Statement[] = [
+  { sql: 'SELECT @@server_id AS server_id, @@server_uuid AS server_uuid, @@gtid_executed AS gtid_executed, ' +
+    '@@gtid_purged AS gtid_purged, @@super_read_only AS super_read_only, @@read_only AS read_only, VERSION() AS version' },
+  namedStatement('VARIABLES', SEMI_SYNC_VARIABLES),
+  namedStatement('STATUS', STATUS_VARIABLES),
+  { sql: 'SHOW REPLICAS' },
+  { sql: 'SHOW REPLICA STATUS' },
+  USER_DATA_STATEMENT,
+  // No row when the instance is not a replica.
+  { sql: 'SELECT HEARTBEAT_INTERVAL AS hb FROM performance_schema.replication_connection_configuration' },
+];
 
 /** Maps one SHOW REPLICA STATUS row (8.4 column names). */
 export function mysqlReplicaView(r: Record<string, unknown>, heartbeatPeriodMs: number): ReplicaView {
@@ -45,23 +58,12 @@ export const mysqlAdapter: FlavorAdapter = {
   },
 
   async readStatus(db: Db, options?: QueryOptions): Promise<FlavorStatus> {
-    // Independent reads run concurrently on the pool: GetStatus latency is one round trip, not six.
-    const [mainRows, vars, status, hosts, replicaRows, hasUserData] = await Promise.all([
-      db.query(
-      'SELECT @@server_id AS server_id, @@server_uuid AS server_uuid, @@gtid_executed AS gtid_executed, ' +
-      '@@gtid_purged AS gtid_purged, @@super_read_only AS super_read_only, @@read_only AS read_only, VERSION() AS version', [], options),
-      readNamed(db, 'VARIABLES', SEMI_SYNC_VARIABLES, options),
-      readNamed(db, 'STATUS', STATUS_VARIABLES, options),
-      db.query('SHOW REPLICAS', [], options),
-      db.query('SHOW REPLICA STATUS', [], options),
-      readHasUserData(db, options),
-    ]);
+    const [mainRows = [], varRows = [], statusRows = [], hosts = [], replicaRows = [], userData = [], hb = []] = await db.readBatch(STATUS_READ, options);
+    const vars = namedMap(varRows);
+    const status = namedMap(statusRows);
+    const hasUserData = hasUserDataFrom(userData);
     const main = firstRow(mainRows) ?? {};
-    let heartbeatMs = 0;
-    if (replicaRows.length > 0) {
-      const hb = await db.query('SELECT HEARTBEAT_INTERVAL AS hb FROM performance_schema.replication_connection_configuration', [], options);
-      heartbeatMs = Math.round(num(hb[0]?.hb) * 1000);
-    }
+    const heartbeatMs = Math.round(num(hb[0]?.hb) * 1000);
     const uuid = str(main.server_uuid);
     const replicaRow = replicaRows[0];
     return {

@@ -5,7 +5,7 @@
  * fails the test, so an adapter cannot silently read something the test did not script; any other statement
  * (SET, STOP, CHANGE ...) answers with no rows, as mysqld does.
  */
-import type { Db, QueryOptions, Row } from '../../../src/agent/db.ts';
+import type { Db, QueryOptions, Row, Statement } from '../../../src/agent/db.ts';
 
 export interface Call {
   sql: string;
@@ -18,6 +18,8 @@ export type Answer = Row[] | Error | ((params: unknown[]) => Row[]);
 
 export class FakeDb implements Db {
   readonly calls: Call[] = [];
+  /** The statements of each readBatch call (they are in `calls` too). */
+  readonly batches: string[][] = [];
   private readonly rules: { match: string | RegExp; answer: Answer }[] = [];
 
   /** Adds a rule; returns this for chaining. */
@@ -36,6 +38,14 @@ export class FakeDb implements Db {
     const a = rule.answer;
     if (a instanceof Error) throw a;
     return (typeof a === 'function' ? a(params) : a) as T[];
+  }
+
+  /** Answers each statement of the batch as {@link query} would, in order (recorded one by one). */
+  async readBatch(statements: readonly Statement[], options?: QueryOptions): Promise<Row[][]> {
+    this.batches.push(statements.map((s) => s.sql));
+    const out: Row[][] = [];
+    for (const s of statements) out.push(await this.query(s.sql, s.params ?? [], options));
+    return out;
   }
 
   /** The statements issued, in order. */

@@ -25,11 +25,9 @@ function mariadbd(o: { slaveRows?: Record<string, unknown>[]; binlogState?: stri
     .on('SELECT @@server_id', [{
       server_id: 2, read_only: 1, version: '10.11.19-MariaDB-0+deb12u1-log',
       binlog_state: o.binlogState ?? '0-2-5', binlog_pos: '0-2-5', slave_pos: o.slavePos ?? '0-1-12,1-3-4', current_pos: '0-2-5,1-3-4',
+      // @@ reads of boolean settings give 0/1 numbers.
+      rpl_semi_sync_master_enabled: 0, rpl_semi_sync_slave_enabled: 1, rpl_semi_sync_master_timeout: 4294967295,
     }])
-    .on('SHOW GLOBAL VARIABLES', namedRows({
-      rpl_semi_sync_master_enabled: 'OFF', rpl_semi_sync_slave_enabled: 'ON',
-      rpl_semi_sync_master_timeout: '4294967295',
-    }))
     .on('SHOW GLOBAL STATUS', namedRows({ Rpl_semi_sync_slave_status: 'ON', Uptime: '77', Slave_heartbeat_period: '1.000' }))
     .on('SHOW SLAVE HOSTS', [{ Server_id: 3, Host: 'db-1', Port: 3306, Master_id: 2 }])
     .on('SHOW SLAVE STATUS', o.slaveRows ?? [slaveRow()])
@@ -63,6 +61,8 @@ describe('mariadb readStatus', () => {
     assert.equal(s.semiSync.waitForReplicaCount, 1);
     assert.equal(s.semiSync.replicaEnabled, true);
     assert.equal(s.semiSync.replicaActive, true);
+    assert.equal(s.semiSync.sourceEnabled, false);
+    assert.equal(s.semiSync.timeoutMs, '4294967295', 'the timeout compares with what configurePrimary sets');
     assert.deepEqual(s.connectedReplicas, [{ serverId: 3, host: 'db-1', port: 3306 }]);
     assert.equal(s.uptimeSeconds, 77);
     assert.equal(s.hasUserData, false);
@@ -74,6 +74,8 @@ describe('mariadb readStatus', () => {
       secondsBehindSource: 0, heartbeatPeriodMs: 1000,
     });
     assert.ok(db.calls.every((c) => c.options?.timeoutMs === 500), 'every read carries the status timeout');
+    assert.equal(db.batches.length, 1, 'one round trip');
+    assert.equal(db.batches[0]?.length, db.calls.length, 'nothing read outside the batch');
   });
 
   it('a reset replica (empty Master_Host) is not replicating', async () => {
