@@ -17,5 +17,6 @@ WORKDIR /moco
 COPY --from=build /src/dist /moco/dist
 COPY --from=build /src/proto /moco/proto
 USER 10000:10000
-ENTRYPOINT ["node", "/moco/dist/moco-agent.mjs"]
+# The node flags are AGENT_NODE_FLAGS (src/agent/config.ts); a unit test keeps them the same.
+ENTRYPOINT ["node", "--max-semi-space-size=1", "/moco/dist/moco-agent.mjs"]
 CMD ["serve"]

@@ -140,6 +140,9 @@ export function receiveInWorker(e: DonorEndpoint, o: { mbstream: string; dir: st
   const worker = new Worker(RECEIVER_SOURCE, {
     eval: true,
     execArgv: [],
+    // Its own young generation, whatever the agent process's flags (AGENT_NODE_FLAGS): 16 MB semi-spaces, so
+    // the stream's per-record buffers die young.
+    resourceLimits: { maxYoungGenerationSizeMb: 48 },
     workerData: { ...e, mbstream: o.mbstream, mbstreamArgs: mbstreamArgs(o.dir), progressBytes: 8 * 1024 * 1024 },
   });
   return new Promise<UnpackResult>((resolve, reject) => {

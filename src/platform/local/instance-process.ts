@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../shared/paths.ts';
+import { AGENT_NODE_FLAGS } from '../../agent/config.ts';
 import { initDataDir } from '../../agent/init.ts';
 import { requireMysqld } from '../../agent/mysqld.ts';
 import { loadPasswords } from '../../agent/users.ts';
@@ -43,7 +44,7 @@ export async function runInstance(dir: ClusterDir, index: number, log: Logger): 
     if (stopping) return;
     const logFd = openSync(path.join(layout.root, 'agent.log'), 'a');
     const args = [
-      path.join(projectRoot(), 'bin', 'moco-agent.js'), 'serve',
+      ...AGENT_NODE_FLAGS, path.join(projectRoot(), 'bin', 'moco-agent.js'), 'serve',
       '--cluster-name', cluster.name, '--index', String(index),
       '--socket', layout.socket, '--data-dir', layout.dataDir, '--mycnf', layout.myCnf,
       '--grpc-address', `127.0.0.1:${ports.grpcPort}`, '--http-address', `127.0.0.1:${ports.httpPort}`,

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ConfigError, parseAgentConfig } from '../../../src/agent/config.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { AGENT_NODE_FLAGS, ConfigError, parseAgentConfig } from '../../../src/agent/config.ts';
 
 const ENV = { CLUSTER_NAME: 'test', POD_NAME: 'moco-test-2' };
 /** Tool flags given explicitly so that nothing depends on what is installed here. */
@@ -94,5 +97,14 @@ describe('parseAgentConfig rejects a bad value and names its flag', () => {
     const socket = `/run/${'s'.repeat(102)}`;
     assert.equal(socket.length, 107);
     assert.equal(parse(['--socket', socket]).socketPath, socket);
+  });
+});
+
+describe('AGENT_NODE_FLAGS', () => {
+  it('are the node flags of the agent image ENTRYPOINT', () => {
+    const dockerfile = readFileSync(path.join(import.meta.dirname, '../../../images/agent.Dockerfile'), 'utf8');
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+    assert.ok(entrypoint, 'the Dockerfile has an exec-form ENTRYPOINT');
+    assert.deepEqual(JSON.parse(entrypoint), ['node', ...AGENT_NODE_FLAGS, '/moco/dist/moco-agent.mjs']);
   });
 });
