@@ -11,6 +11,7 @@ import { spawn, execSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { AgentClient } from '../../src/shared/agent-client.ts';
+import { AGENT_NODE_FLAGS } from '../../src/agent/config.ts';
 import path from 'node:path';
 import { createTestCluster, formReplication, freePort, waitFor, type TestCluster, type TestInstance } from '../helpers/harness.ts';
 
@@ -39,7 +40,7 @@ interface AgentProcess {
 async function startAgent(cluster: TestCluster, inst: TestInstance, logLevel = 'warn'): Promise<AgentProcess> {
   const httpPort = await freePort();
   const grpcPort = await freePort();
-  const child = spawn(process.execPath, [AGENT, 'serve', '--cluster-name', 'bench', '--index', String(inst.index),
+  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, AGENT, 'serve', '--cluster-name', 'bench', '--index', String(inst.index),
     '--socket', inst.layout.socket, '--data-dir', inst.layout.dataDir, '--mycnf', inst.layout.myCnf,
     '--grpc-address', `127.0.0.1:${grpcPort}`, '--http-address', `127.0.0.1:${httpPort}`,
     '--tls-ca', cluster.pki.agent.caCert, '--tls-cert', cluster.pki.agent.cert, '--tls-key', cluster.pki.agent.key,
@@ -90,6 +91,18 @@ try {
   }
   await c.end();
   await primary.client.flushBinlogs();
+  // Both copies run on a quiet machine: InnoDB writes the load's dirty pages out first (otherwise whichever copy
+  // runs first competes with that flushing, and tar runs first).
+  const admin = await primary.connect();
+  const [[{ dirtyPct }]] = await admin.query('SELECT @@innodb_max_dirty_pages_pct AS dirtyPct') as unknown as [[{ dirtyPct: number }]];
+  await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = 0');
+  await waitFor(async () => {
+    const [rows] = await admin.query("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'") as unknown as [{ Value: string }[]];
+    return Number(rows[0]?.Value) === 0;
+  }, 120_000, 'InnoDB to write out the dirty pages');
+  await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = ?', [dirtyPct]);
+  await admin.end();
+  execSync('sync');
   // A clone copies the data, not the binary logs: the tar leaves them out too, so both move the same files.
   const dataBytes = du(primary.layout.dataDir) - binlogBytes(primary.layout.dataDir);
   const tarFile = path.join(cluster.base, 'tar-copy.tar');
