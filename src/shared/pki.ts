@@ -48,7 +48,10 @@ let x509Module: Promise<typeof X509> | undefined;
 
 /** Loads @peculiar/x509 on first use; its dependency tsyringe needs the Reflect metadata polyfill first. */
 function loadX509(): Promise<typeof X509> {
-  x509Module ??= import('reflect-metadata').then(() => import('@peculiar/x509'));
+  // A split bundle (scripts/build.sh) gives the package's CommonJS build as a chunk whose namespace holds it as
+  // `default` only; from the sources the named exports are there.
+  x509Module ??= import('reflect-metadata').then(() => import('@peculiar/x509'))
+    .then((m) => ('X509CertificateGenerator' in m ? m : (m as unknown as { default: typeof X509 }).default));
   return x509Module;
 }
 
