@@ -121,9 +121,9 @@ export async function pipeTools(reader: PipedTool | undefined, writer: PipedTool
 
 /** Writes a client option file (mode 0600) so that passwords never appear on a command line. */
 export async function writeClientOptions(file: string, o: { user: string; password: string; socket?: string; host?: string; port?: number }): Promise<void> {
-  const plain = (v: string): string => (/^[\w.@%-]+$/.test(v) ? v : optionValue(v));
+  const plain = (v: string): string => (/^[\w./@%-]+$/.test(v) ? v : optionValue(v));
   const lines = ['[client]', `user=${plain(o.user)}`, `password=${optionValue(o.password)}`];
-  if (o.socket) lines.push(`socket=${o.socket}`);
+  if (o.socket) lines.push(`socket=${plain(o.socket)}`);
   if (o.host) lines.push(`host=${plain(o.host)}`);
   if (o.port) lines.push(`port=${o.port}`);
   await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });

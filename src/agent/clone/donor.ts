@@ -45,7 +45,6 @@ export function parseBackupPosition(text: string): BackupPosition | undefined {
   return m ? { file: m[1] ?? '', position: m[2] ?? '', gtid: m[3] ?? '' } : undefined;
 }
 
-
 /** Starts mariadb-backup --backup --stream=xbstream for this instance. */
 export async function startBackupStream(o: DonorOptions): Promise<BackupStream> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'moco-donor-'));

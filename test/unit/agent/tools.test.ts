@@ -53,6 +53,9 @@ describe('writeClientOptions', () => {
     await writeClientOptions(file, { user: 'my user', password: 'p"w', host: 'db.example', port: 3307 });
     assert.equal(await fs.readFile(file, 'utf8'), '[client]\nuser="my user"\npassword="p\\"w"\nhost=db.example\nport=3307\n');
     assert.equal((await fs.stat(file)).mode & 0o777, 0o600);
+    // A socket under a directory whose name has a space (a state directory the user chose) is quoted.
+    await writeClientOptions(file, { user: 'moco-agent', password: 'x', socket: '/tmp/my state/mysqld.sock' });
+    assert.equal(await fs.readFile(file, 'utf8'), '[client]\nuser=moco-agent\npassword="x"\nsocket="/tmp/my state/mysqld.sock"\n');
     await fs.rm(dir, { recursive: true, force: true });
   });
 });
