@@ -19,7 +19,7 @@ export interface Codec {
   output: Readable;
   /** Resolves when the codec has finished successfully; rejects with the tool's message otherwise. */
   done: Promise<void>;
-  /** Stops it (a failure elsewhere). */
+  /** Stops it and drops its output (a failure elsewhere); `done` then settles. */
   kill(): void;
 }
 
@@ -40,8 +40,10 @@ function zstdCodec(args: string[], what: string): Codec {
   });
   return {
     input: child.stdin, output: child.stdout, done,
+    // Its output is dropped too: unread output would keep the process's stdout open, and `done` waits for it.
     kill: () => {
       if (child.exitCode === null && child.pid !== undefined) child.kill('SIGTERM');
+      child.stdout.destroy();
     },
   };
 }

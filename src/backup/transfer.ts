@@ -15,7 +15,7 @@ export interface Producer {
   stream: Readable;
   /** Resolves when the producer finished successfully (a tool exited 0). */
   done: Promise<void>;
-  /** Stops the producer after a failure elsewhere. */
+  /** Stops the producer after a failure elsewhere; `done` then settles. */
   stop(): void;
 }
 
@@ -44,8 +44,11 @@ export async function uploadArchive(bucket: BucketClient, key: string, producer:
     const [size] = await Promise.all([uploaded, produced]);
     return { key, size, sha256: digest.hex(), compression: o.compression };
   } catch (err) {
+    // Every stage is stopped, not only the processes: a stage left holding data nobody reads would never
+    // finish, and `produced` waits for all of them.
     producer.stop();
     codec.kill();
+    digest.destroy();
     body.destroy(err instanceof Error ? err : new Error(String(err)));
     await Promise.allSettled([uploaded, produced]);
     throw err;

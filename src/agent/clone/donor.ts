@@ -77,8 +77,10 @@ export async function startBackupStream(o: DonorOptions): Promise<BackupStream> 
   return {
     stream: child.stdout as Readable,
     done,
+    // The output is dropped too: unread output would keep the tool's stdout open, and `done` waits for it.
     stop: () => {
       if (child.exitCode === null && child.pid !== undefined) child.kill('SIGTERM');
+      child.stdout.destroy();
     },
     position: () => position,
   };

@@ -70,6 +70,24 @@ describe('archives', () => {
     assert.deepEqual((await bucket.list('k/failed')).map((o) => o.key), []);
   });
 
+  it('a store that fails after the producer finished fails the upload at once, whatever the compressor still holds', { timeout: 20_000 }, async () => {
+    // The backup tool has written everything and exited; the compressor still holds output nobody reads any more
+    // when the store fails (it took none of the body) and drops the body, as the S3 upload does. The rejection
+    // must come: it waited before for the compressor's output to close, forever.
+    for (const size of [1.1, 1.3, 1.6, 2]) {
+      const producer = producerOf([randomBytes(Math.round(size * 1024 * 1024))]);
+      const failing = Object.create(bucket) as BucketClient;
+      failing.upload = async (_key, body) => {
+        await producer.done;
+        await new Promise((r) => setTimeout(r, 200));
+        body.destroy();
+        throw new Error('the store went away');
+      };
+      await assert.rejects(uploadArchive(failing, `k/store-failed-${size}.bin`, producer, { compression: 'zstd', signal: AbortSignal.timeout(30_000) }),
+        /the store went away/);
+    }
+  });
+
   it('a damaged archive is refused on the way back', async () => {
     const stored = await uploadArchive(bucket, 'k/damaged.bin', producerOf([data]), { compression: 'gzip', signal: AbortSignal.timeout(30_000) });
     await assert.rejects(downloadArchive(bucket, { ...stored, sha256: '0'.repeat(64) }, collector().sink, Promise.resolve(), { signal: AbortSignal.timeout(30_000) }),
