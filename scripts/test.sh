@@ -27,4 +27,5 @@ if [ "$suite" = all ] || [ "$suite" = e2e ]; then files+=(test/e2e/**/*.test.ts)
 [ "${#files[@]}" -gt 0 ] || { echo "no test files for suite '$suite' (use all, unit, integration or e2e)" >&2; exit 2; }
 echo "== tests (${#files[@]} files)"
 # One file at a time: integration tests start real mysqld processes, and the machine may have two cores.
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# A file or test that hangs fails after 10 minutes (the slowest file takes about 1.5) instead of using up CI's time.
+exec node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec "${files[@]}"
