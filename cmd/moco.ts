@@ -5,30 +5,18 @@
  */
 import path from 'node:path';
 import { CliError, stdio } from '../src/cli/common.ts';
-import { credential, mysqlClient, reinit, status, stopStart, switchover } from '../src/cli/ops.ts';
+import { credential, mysqlClient, readOnly, reinit, stopStart, switchover } from '../src/cli/ops.ts';
+import { events, get, logs, status } from '../src/cli/inspect.ts';
+import { commandHelp, COMMANDS, usage } from '../src/cli/help.ts';
 import { backup } from '../src/cli/backup.ts';
 import { down, up } from '../src/cli/up.ts';
 import { messageOf } from '../src/shared/errors.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { startCoordinator } from '../src/platform/local/coordinator.ts';
 import { runEndpoints } from '../src/platform/local/endpoints.ts';
-import { runInstance } from '../src/platform/local/instance-process.ts';
+import { EXIT_LOCKED, runInstance } from '../src/platform/local/instance-process.ts';
+import { acquireLock, LockBusyError } from '../src/platform/local/lock.ts';
 import { ClusterDir, writePid } from '../src/platform/local/state.ts';
-
-const USAGE = `usage: moco <command> [--dir DIR] ...    (DIR: default $MOCO_DIR or ./.moco; NAME may be left out when DIR holds one cluster)
-
-  up [-f manifest.yaml] [--name NAME] [--replicas N] [-d|--detach] [--timeout SECONDS]
-                       create or resume a cluster (default: 3 instances named "local"); apply manifest changes
-  down [NAME] [--purge]                stop every process of the cluster (--purge also deletes its data)
-  status [NAME] [-o json]              state, primary, endpoints, instances
-  switchover NAME [--no-wait]          move the primary to the lowest-index healthy replica
-  mysql [-u USER] [--index I] NAME [-- ARGS...]   run the mysql client (default user moco-readonly, the primary)
-  credential [-u USER] [--format plain|mycnf] NAME
-  stop|start clustering|reconciliation NAME
-  reinit NAME --index I                wipe that instance's data; it rejoins by clone
-  backup NAME [--timeout SECONDS]      take a backup now (BackupPolicy's bucket, else DIR/backups); waits,
-                                       prints what it stored; Ctrl-C cancels it
-`;
 
 function clusterDirOf(root: string | undefined): ClusterDir {
   if (!root) throw new CliError('internal command needs the cluster directory', 2);
@@ -41,7 +29,18 @@ async function internal(command: string, args: string[]): Promise<void> {
   const log = createLogger({ name: `moco${command}`, level: process.env.MOCO_LOG_LEVEL ?? 'info' });
   if (command === '_instance') {
     await runInstance(dir, Number(args[1]), log);
-  } else if (command === '_endpoints') {
+    return;
+  }
+  // One coordinator and one endpoints process per cluster: each holds its lock for its lifetime.
+  const component = command === '_endpoints' ? 'endpoints' : 'coordinator';
+  try {
+    acquireLock(dir.lockFile(component));
+  } catch (err) {
+    if (!(err instanceof LockBusyError)) throw err;
+    log.error({ holder: err.holder }, `another ${component} process runs this cluster; not starting`);
+    process.exit(EXIT_LOCKED);
+  }
+  if (component === 'endpoints') {
     const cluster = await dir.readCluster();
     await runEndpoints({
       rolesFile: dir.rolesFile, primaryPort: cluster.primaryPort, replicaPort: cluster.replicaPort, portsFile: dir.endpointsFile,
@@ -58,26 +57,43 @@ async function internal(command: string, args: string[]): Promise<void> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && COMMANDS[command] && (rest.includes('--help') || rest.includes('-h'))) {
+    // `moco mysql NAME -- --help` is the client's own help.
+    const sep = rest.indexOf('--');
+    const mine = sep < 0 ? rest : rest.slice(0, sep);
+    if (mine.includes('--help') || mine.includes('-h')) {
+      stdio.out(commandHelp(command) ?? usage());
+      return 0;
+    }
+  }
   switch (command) {
     case 'up': return up(rest, stdio);
     case 'down': return down(rest, stdio);
     case 'status': return status(rest, stdio);
+    case 'get': return get(rest, stdio);
+    case 'events': return events(rest, stdio);
+    case 'logs': return logs(rest, stdio);
     case 'switchover': return switchover(rest, stdio);
     case 'mysql': return mysqlClient(rest);
     case 'credential': return credential(rest, stdio);
     case 'stop': case 'start': return stopStart(command, rest, stdio);
+    case 'read-only': return readOnly(rest, stdio);
     case 'reinit': return reinit(rest, stdio);
     case 'backup': return backup(rest, stdio);
     case '_instance': case '_endpoints': case '_coordinator':
       await internal(command, rest);
       return -1;
     case undefined: case 'help': case '-h': case '--help':
-      stdio.out(USAGE);
+      stdio.out(rest[0] && command === 'help' ? commandHelp(rest[0]) ?? usage() : usage());
       return 0;
     default:
-      throw new CliError(`unknown command "${command}"\n${USAGE}`, 2);
+      throw new CliError(`unknown command "${command}"\n${usage()}`, 2);
   }
 }
+
+// Output to a closed pipe or terminal (`moco up | tee` after Ctrl-C, a closed terminal) must not stop a command
+// halfway through stopping a cluster: such writes are dropped.
+for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
 
 main(process.argv.slice(2)).then((code) => {
   if (code >= 0) process.exit(code);

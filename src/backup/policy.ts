@@ -183,7 +183,7 @@ export function checkJobConfig(
   na(`${at}.serviceAccountName`, serviceAccountName,
     'there are no ServiceAccounts locally; backup and restore jobs run as the agent');
   if (c.required(job.workVolume, `${at}.workVolume`, 'add one such as "workVolume: {emptyDir: {}}"')) {
-    const why = 'the work directory is under the state directory locally';
+    const why = 'not used locally: a MariaDB backup stages nothing (it is streamed), a MySQL one is copied next to the instance\'s data directory';
     na(`${at}.workVolume`, c.obj(job.workVolume, `${at}.workVolume`), why);
   }
   const threads = c.int(job.threads, `${at}.threads`, 1) ?? 4;

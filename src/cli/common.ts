@@ -1,4 +1,5 @@
 /** Shared pieces of the `moco` CLI: errors with exit codes, finding the cluster a command is about, output. */
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ClusterDir, defaultStateDir, listClusters } from '../platform/local/state.ts';
 
@@ -13,13 +14,17 @@ export class CliError extends Error {
 export const usageError = (message: string): CliError => new CliError(message, 2);
 
 export interface Io {
+  /** A line (a newline is added when missing). */
   out(text: string): void;
   err(text: string): void;
+  /** Text as it is (log contents). */
+  write(text: string): void;
 }
 
 export const stdio: Io = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+  write: (t) => process.stdout.write(t),
 };
 
 /** parseArgs with `--dir` on every command; unknown flags become usage errors naming the flag. */
@@ -27,9 +32,16 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig['options']>>(
   try {
     return parseArgs({ args: argv, options: { dir: { type: 'string' }, ...options }, allowPositionals: true, strict: true });
   } catch (err) {
-    throw usageError(`${command}: ${(err as Error).message} (see moco help)`);
+    const e = err as Error & { code?: string };
+    const flag = /'(-[^']*)'/.exec(e.message)?.[1];
+    const what = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag ? `unknown option ${flag}`
+      : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag ? `option ${flag} needs a value` : e.message;
+    throw usageError(`${command}: ${what} (see moco ${command.split(' ')[0]} --help)`);
   }
 }
+
+/** The --dir flag to repeat in hints: empty when DIR is the default. */
+export const dirFlag = (dir: string): string => (path.resolve(dir) === path.resolve(process.env.MOCO_DIR ?? '.moco') ? '' : ` --dir ${dir}`);
 
 export function stateDir(flag: string | undefined): string {
   return flag ?? defaultStateDir();
@@ -43,13 +55,13 @@ export async function resolveCluster(dir: string, name: string | undefined): Pro
   const names = await listClusters(dir);
   if (name !== undefined) {
     if (!names.includes(name)) {
-      throw new CliError(`no cluster named "${name}" in ${dir}` +
+      throw usageError(`no cluster named "${name}" in ${dir}` +
         (names.length ? ` (clusters there: ${names.join(', ')})` : ' (it holds no cluster; create one with `moco up`)'));
     }
     return new ClusterDir(dir, name);
   }
   if (names.length === 1) return new ClusterDir(dir, names[0] as string);
-  if (names.length === 0) throw new CliError(`${dir} holds no cluster; create one with \`moco up\` (or pass --dir)`);
+  if (names.length === 0) throw usageError(`${dir} holds no cluster; create one with \`moco up\` (or pass --dir)`);
   throw usageError(`${dir} holds several clusters (${names.join(', ')}); name one`);
 }
 

@@ -5,27 +5,23 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { findMysqld } from '../agent/mysqld.ts';
 import { checkUpdate, defaultManifest, ManifestError, parseManifest } from '../cluster/manifest.ts';
-import type { ClusterSpec, LoadedManifest, ReplicationSource } from '../cluster/spec.ts';
-import { conditionTrue } from '../coordinator/status.ts';
-import { freePort } from '../shared/net.ts';
+import type { ClusterSpec, LoadedManifest } from '../cluster/spec.ts';
 import { messageOf } from '../shared/errors.ts';
 import { bucketTarget } from '../backup/policy.ts';
 import { planRestore } from '../backup/runner.ts';
 import { openBucket } from '../backup/storage/index.ts';
 import { projectRoot } from '../shared/paths.ts';
-import { ensureClusterPki, ensurePasswords } from '../platform/local/instance.ts';
 import {
-  componentPid, instancePids, startComponent, startInstance, stopComponent, stopInstance, markers, waitPid,
-} from '../platform/local/processes.ts';
+  allocate, changePorts, checkPorts, ClusterBusyError, lockCluster, newClusterFile, startProcesses, stopCluster, stopStarted,
+  type PortChoice, type Started,
+} from '../platform/local/controller.ts';
+import { ensureClusterPki, ensurePasswords } from '../platform/local/instance.ts';
+import type { HeldLock } from '../platform/local/lock.ts';
+import { componentPid, instancePids } from '../platform/local/processes.ts';
 import { ClusterDir, listClusters, type ClusterFile } from '../platform/local/state.ts';
-import { CliError, parseCommand, resolveCluster, stateDir, usageError, type Io } from './common.ts';
-import { clusterStatus, type StatusJson } from './status.ts';
-
-/** Every port a cluster already uses (its endpoints, coordinator and instances). */
-function clusterPorts(cluster: ClusterFile): number[] {
-  return [cluster.primaryPort, cluster.replicaPort, cluster.coordinatorHttpPort,
-    ...cluster.instances.flatMap((p) => [p.mysqlPort, p.grpcPort, p.httpPort])];
-}
+import { CliError, dirFlag, parseCommand, resolveCluster, stateDir, usageError, type Io } from './common.ts';
+import { interruptSignal, type Interrupt } from './interrupt.ts';
+import { printSummary, waitAvailable } from './wait.ts';
 
 /** Sets spec.replicas in the MySQLCluster document of a manifest, keeping everything else as written. */
 function withReplicas(text: string, replicas: number): string {
@@ -54,61 +50,46 @@ export function ensureMysqld(io: Io): void {
   execFileSync('bash', [path.join(projectRoot(), 'scripts', 'ensure-mysqld.sh')], { stdio: 'inherit' });
 }
 
-/** Gives ports to instances up to `replicas`: all distinct, and distinct from the ports the cluster has. */
-export async function allocate(cluster: ClusterFile, replicas: number): Promise<boolean> {
-  let changed = false;
-  for (let i = cluster.instances.length; i < replicas; i++) {
-    const used = clusterPorts(cluster);
-    const mysqlPort = await freePort(used);
-    const grpcPort = await freePort(used);
-    const httpPort = await freePort(used);
-    cluster.instances.push({ index: i, mysqlPort, grpcPort, httpPort });
-    changed = true;
-  }
-  return changed;
+
+/** A TCP port from a flag, or undefined when the flag is absent. */
+function portFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw usageError(`--${name} ${v}: give a TCP port (1-65535); nothing was changed`);
+  return n;
 }
 
-/** Makes the processes match the spec: every declared instance runs (dead ones are restarted), plus endpoints and coordinator. */
-export async function reconcile(cd: ClusterDir, spec: ClusterSpec, io: Io): Promise<void> {
-  if (spec.offline) {
-    await Promise.all(Array.from({ length: spec.replicas }, (_, i) => stopInstance(cd, i)));
-  } else {
-    for (let i = 0; i < spec.replicas; i++) {
-      const pids = instancePids(cd, i);
-      if (pids.supervisor !== null) continue;
-      if (pids.agent !== null || pids.mysqld !== null) {
-        io.out(`instance ${i}: stopping processes left without their supervisor`);
-        await stopInstance(cd, i);
-      }
-      io.out(`instance ${i}: starting`);
-      startInstance(cd, i);
-    }
-  }
-  for (const c of ['endpoints', 'coordinator'] as const) {
-    if (componentPid(cd, c) === null) {
-      startComponent(cd, c);
-      if (!(await waitPid(cd.pidFile(c), markers.component(cd, c), 30_000))) {
-        throw new CliError(`the ${c} process did not start; see ${path.join(cd.logsDir, `${c}.log`)}`);
-      }
-    }
-  }
+/** Notes about the fields of the user's manifest that have no effect on one machine. */
+function localNotes(loaded: LoadedManifest, fromUser: boolean): string[] {
+  if (!fromUser) return [];
+  const install = findMysqld();
+  const running = install ? `${install.mysqld} (${install.flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} ${install.version})` : 'the mysqld found on this machine';
+  const images = loaded.imageNotes.map((at) => `${at}: the image is not used locally; instances run ${running}`);
+  return [...images, ...loaded.notApplyingLocally];
 }
-
-const defaultDirFlag = (dir: string): string => (path.resolve(dir) === path.resolve(process.env.MOCO_DIR ?? '.moco') ? '' : ` --dir ${dir}`);
 
 export async function up(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
     file: { type: 'string', short: 'f' }, name: { type: 'string' }, replicas: { type: 'string' },
     detach: { type: 'boolean', short: 'd' }, timeout: { type: 'string', default: '600' },
+    'primary-port': { type: 'string' }, 'replica-port': { type: 'string' }, 'ports-from': { type: 'string' },
   }, 'up');
   if (positionals.length) throw usageError(`up: unexpected argument "${positionals[0]}"; use -f FILE for a manifest or --name NAME`);
   const dir = path.resolve(stateDir(values.dir));
   const replicas = values.replicas === undefined ? undefined : Number(values.replicas);
   if (replicas !== undefined && !(Number.isInteger(replicas) && replicas > 0 && replicas % 2 === 1)) {
-    throw usageError(`--replicas ${values.replicas}: give a positive odd number (1, 3, 5); nothing was changed`);
+    throw usageError(`--replicas ${values.replicas}: give a positive odd number (1, 3, 5, ...); nothing was changed`);
   }
   const timeoutSec = Number(values.timeout);
   if (!(timeoutSec > 0)) throw usageError(`--timeout ${values.timeout}: give seconds, e.g. 600`);
+  const ports: PortChoice = {};
+  const primaryPort = portFlag('primary-port', values['primary-port']);
+  const replicaPort = portFlag('replica-port', values['replica-port']);
+  const portsFrom = portFlag('ports-from', values['ports-from']);
+  if (primaryPort !== undefined) ports.primaryPort = primaryPort;
+  if (replicaPort !== undefined) ports.replicaPort = replicaPort;
+  if (portsFrom !== undefined) ports.portsFrom = portsFrom;
+  if (primaryPort !== undefined && primaryPort === replicaPort) throw usageError('--primary-port and --replica-port must differ');
 
   let text: string;
   let source: string;
@@ -122,7 +103,12 @@ export async function up(argv: string[], io: Io): Promise<number> {
     const name = values.name ?? (existing.length === 1 ? existing[0] as string : 'local');
     const cd = new ClusterDir(dir, name);
     source = (await cd.exists()) ? cd.manifestFile : 'the default manifest';
-    text = (await cd.exists()) ? await fs.readFile(cd.manifestFile, 'utf8') : defaultManifest({ name, replicas: replicas ?? 3 });
+    try {
+      text = (await cd.exists()) ? await fs.readFile(cd.manifestFile, 'utf8') : defaultManifest({ name, replicas: replicas ?? 3 });
+    } catch (err) {
+      if (err instanceof ManifestError) throw usageError(`--name ${name}: ${err.problems.join('; ')}; nothing was changed`);
+      throw err;
+    }
   }
   if (replicas !== undefined) text = withReplicas(text, replicas);
   const loaded = loadManifest(text, source);
@@ -131,12 +117,77 @@ export async function up(argv: string[], io: Io): Promise<number> {
     throw usageError(`--name ${values.name} does not match metadata.name "${spec.name}" in ${source}; nothing was changed`);
   }
   const cd = new ClusterDir(dir, spec.name);
+  const interrupt = interruptSignal(io);
+  let lock: HeldLock;
+  const existedBefore = await cd.exists();
+  try {
+    lock = lockCluster(cd);
+  } catch (err) {
+    interrupt.dispose();
+    if (err instanceof ClusterBusyError) throw new CliError(err.message);
+    throw err;
+  }
+  let started: Started | undefined;
+  let completed = false;
+  try {
+    const applied = await prepare(cd, { text, source, spec, loaded, ports, fromUser: values.file !== undefined }, io, interrupt);
+    interrupt.throwIfInterrupted();
+    started = await startProcesses(cd, applied, (l) => io.out(l));
+    if (applied.offline) {
+      io.out('the cluster is offline (spec.offline): its instances are stopped, data kept');
+      completed = true;
+      return 0;
+    }
+    const st = await waitAvailable(cd, { timeoutMs: timeoutSec * 1000, started: started.instances, signal: interrupt.signal }, io);
+    const restored = (await cd.readStatus())?.restore;
+    if (spec.restore && restored?.backupTime) {
+      io.out(`restored ${spec.restore.sourceNamespace}/${spec.restore.sourceName} from backup ${restored.backupTime}` +
+        `${restored.binlogApplied ? ' and its binlogs' : ''} up to ${spec.restore.restorePoint}`);
+      for (const w of restored.warnings ?? []) io.out(`warning: ${w}`);
+    }
+    printSummary(cd, st, io, applied.replicationSourceSecretName ? applied.replicationSource : undefined);
+    completed = true;
+  } catch (err) {
+    if (started && (started.instances.length > 0 || started.components.length > 0)) {
+      io.out(interrupt.interrupted ? '\ninterrupted; stopping what this command started...' : '\nstopping what this command started...');
+      await stopStarted(cd, started, (l) => io.out(`  ${l}`));
+      io.out(`  (data kept in ${cd.root})`);
+    }
+    if (!existedBefore && !(await cd.exists())) await fs.rm(cd.root, { recursive: true, force: true });
+    if (interrupt.interrupted) throw new CliError('interrupted', 130);
+    throw err;
+  } finally {
+    lock.release();
+    if (!completed || values.detach) interrupt.dispose();
+  }
+  if (values.detach) return 0;
+  io.out('Running in the foreground; Ctrl-C stops the cluster (moco up -d runs it in the background).');
+  await followUntilInterrupted(cd, io, interrupt);
+  return 0;
+}
+
+interface Prepared {
+  text: string;
+  source: string;
+  spec: ClusterSpec;
+  loaded: LoadedManifest;
+  ports: PortChoice;
+  fromUser: boolean;
+}
+
+/**
+ * Checks everything that can be checked before a process starts (the update rules, the restore's backups, the
+ * ports), then writes the cluster's files. Returns the spec to run (the stored one while reconciliation is stopped).
+ */
+async function prepare(cd: ClusterDir, p: Prepared, io: Io, interrupt: Interrupt): Promise<ClusterSpec> {
+  const { spec, text, source } = p;
   const exists = await cd.exists();
   let applied = spec;
+  let pending = false;
   if (exists) {
     const previous = await cd.readSpec();
     if (previous.namespace !== spec.namespace) {
-      throw usageError(`cluster "${spec.name}" in ${dir} is in namespace ${previous.namespace}, the manifest says ${spec.namespace}; nothing was changed`);
+      throw usageError(`cluster "${spec.name}" in ${cd.dir} is in namespace ${previous.namespace}, the manifest says ${spec.namespace}; nothing was changed`);
     }
     try {
       checkUpdate(previous, spec);
@@ -146,147 +197,115 @@ export async function up(argv: string[], io: Io): Promise<number> {
     }
     const ann = await cd.readAnnotations();
     if (ann.reconciliationStopped && JSON.stringify(previous) !== JSON.stringify(spec)) {
-      await fs.writeFile(cd.path('pending-manifest.yaml'), text);
-      io.out('reconciliation is stopped: the change is stored and applied by `moco start reconciliation`');
+      pending = true;
       applied = previous;
     }
   }
   ensureMysqld(io);
-  if (!exists && spec.restore) await checkRestore(spec, dir, io);
-  for (const note of loaded.notApplyingLocally) io.out(`note: ${note}`);
+  if (!exists && spec.restore) await checkRestore(spec, cd.dir, io);
+  interrupt.throwIfInterrupted();
+  for (const note of localNotes(p.loaded, p.fromUser)) io.out(`note: ${note}`);
+  const grows = !exists || (await cd.readSpec()).replicas < applied.replicas;
+  if (grows && applied.replicas >= 5 && findMysqld()?.flavor === 'mariadb') {
+    io.out(`note: with MariaDB a commit waits for one replica's acknowledgement (MySQL waits for ${Math.floor(applied.replicas / 2)}), so ` +
+      `this ${applied.replicas}-instance cluster survives one failure without losing a write, not ${Math.floor(applied.replicas / 2)}: after two ` +
+      'it stops taking writes (state Lost) rather than risk losing one (docs/local.md)');
+  }
 
+  const cluster: ClusterFile = exists ? await cd.readCluster() : await newClusterFile(spec, p.ports);
+  if (exists) {
+    const problems = await changePorts(cd, cluster, p.ports);
+    if (problems.length > 0) throw usageError(`${problems.join('\n')}\nnothing was changed`);
+  }
+  await allocate(cluster, applied.replicas, p.ports.portsFrom);
+  const taken = await checkPorts(cd, cluster, applied);
+  if (taken.length > 0) {
+    throw new CliError(`cannot start cluster "${spec.name}": ${taken.length === 1 ? taken[0] : `\n  ${taken.join('\n  ')}`}\n` +
+      'stop that process, or choose other ports: moco up --primary-port P --replica-port P for the endpoints, ' +
+      `--ports-from N for everything else (a running cluster must be stopped first); nothing was started`);
+  }
   await fs.mkdir(cd.root, { recursive: true, mode: 0o700 });
   for (const d of [cd.runDir, cd.logsDir, cd.path('requests')]) await fs.mkdir(d, { recursive: true });
   await ensurePasswords(cd.passwordsDir);
   await ensureClusterPki(cd.pkiDir);
-  const cluster: ClusterFile = exists ? await cd.readCluster() : {
-    name: spec.name, namespace: spec.namespace, createdAt: new Date().toISOString(),
-    primaryPort: await freePort(), replicaPort: await freePort(), coordinatorHttpPort: await freePort(), instances: [],
-  };
-  if (await allocate(cluster, applied.replicas) || !exists) await cd.writeCluster(cluster);
-  if (applied === spec) {
+  if (pending) {
+    await fs.writeFile(cd.path('pending-manifest.yaml'), text, { mode: 0o600 });
+    io.out('reconciliation is stopped: the change is stored and applied by `moco start reconciliation`');
+  } else {
     await fs.writeFile(cd.manifestFile, text, { mode: 0o600 });
     await cd.writeSpec(spec);
   }
+  await cd.writeCluster(cluster);
   io.out(`${exists ? 'resuming' : 'creating'} cluster ${spec.namespace}/${spec.name} with ${applied.replicas} instance${applied.replicas === 1 ? '' : 's'} in ${cd.root}`);
-  await reconcile(cd, applied, io);
-  if (applied.offline) {
-    io.out('the cluster is offline (spec.offline): its instances are stopped, data kept');
-    return 0;
-  }
-  const st = await waitAvailable(cd, timeoutSec * 1000, io);
-  const restored = (await cd.readStatus())?.restore;
-  if (spec.restore && restored?.backupTime) {
-    io.out(`restored ${spec.restore.sourceNamespace}/${spec.restore.sourceName} from backup ${restored.backupTime}` +
-      `${restored.binlogApplied ? ' and its binlogs' : ''} up to ${spec.restore.restorePoint}`);
-    for (const w of restored.warnings ?? []) io.out(`warning: ${w}`);
-  }
-  printSummary(cd, st, io, applied.replicationSourceSecretName ? applied.replicationSource : undefined);
-  if (values.detach) return 0;
-  io.out('Running in the foreground; Ctrl-C stops the cluster (moco up -d runs it in the background).');
-  await followUntilSignal(cd, io);
-  return 0;
+  return applied;
 }
 
-/** Waits until the coordinator reports the cluster Available and the primary endpoint is served; prints progress. */
-export async function waitAvailable(cd: ClusterDir, timeoutMs: number, io: Io): Promise<StatusJson> {
-  const started = Date.now();
-  let last = '';
-  for (;;) {
-    const st = await clusterStatus(cd);
-    const stored = await cd.readStatus();
-    const fresh = st.observedAt !== null && Date.parse(st.observedAt) >= started - 1000;
-    const healthy = stored?.conditions.find((c) => c.type === 'Healthy');
-    const r = stored?.restore;
-    const restoring = st.status.state === 'Restoring' && r?.phase ? ` (restore: ${r.phase}${r.bytes ? `, ${(r.bytes / 1e6).toFixed(0)} MB` : ''})` : '';
-    const line = `state ${st.status.state ?? 'unknown'}${healthy ? `: ${healthy.message.replace(/^the current state is \w+: /, '')}` : ''}${restoring}`;
-    if (fresh && line !== last) {
-      io.out(`  ${line}`);
-      last = line;
-    }
-    // A clone from the external source that cannot start or failed needs the user as well.
-    if (st.status.state === 'Cloning') {
-      const spec = await cd.readSpec();
-      if (spec.replicationSourceSecretName && !spec.replicationSource) {
-        throw new CliError(`the cluster waits (state Cloning) for Secret "${spec.replicationSourceSecretName}" with the external source's ` +
-          'HOST, PORT, USER and PASSWORD; add it to the manifest as another document and run moco up -f again');
-      }
-      if (stored?.lastCloneFailure) {
-        throw new CliError(`the clone from the external source failed: ${stored.lastCloneFailure.message}\n(the coordinator retries ` +
-          `every 10 s; fix the source or the Secret and run moco up -f again, or remove the cluster with moco down --purge ${st.name})`);
-      }
-    }
-    // A restore that fails needs the user: report it instead of waiting for the timeout.
-    if (stored?.restore?.error && !stored.restoredTime) {
-      throw new CliError(`the restore failed: ${stored.restore.error}\n(the coordinator retries every 30 s; fix the cause, or ` +
-        `remove the cluster with moco down --purge ${st.name})`);
-    }
-    const primary = st.instances[st.status.currentPrimaryIndex];
-    if (fresh && conditionTrue(stored, 'Available') && st.endpoints.primary && primary?.ready) return st;
-    if (st.coordinator.pid === null && Date.now() - started > 5000) {
-      throw new CliError(`the coordinator is not running; see ${path.join(cd.logsDir, 'coordinator.log')}`);
-    }
-    if (Date.now() - started > timeoutMs) {
-      throw new CliError(`the cluster did not become available within ${Math.round(timeoutMs / 1000)} s (${line}); ` +
-        `see moco status ${st.name}, ${path.join(cd.logsDir, 'coordinator.log')} and the instance logs under ${cd.path('instances')}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-export function printSummary(cd: ClusterDir, st: StatusJson, io: Io, source?: ReplicationSource): void {
-  const d = defaultDirFlag(cd.dir);
-  if (source) {
-    io.out(`\nthe primary replicates from the external source ${source.host}:${source.port} and stays read-only; clear ` +
-      'spec.replicationSourceSecretName (null) and run moco up -f again to make it writable');
-  }
-  io.out(`
-cluster ${st.namespace}/${st.name} is available (${st.status.state}): ${st.replicas} instance${st.replicas === 1 ? '' : 's'}, primary is instance ${st.status.currentPrimaryIndex}
-  primary endpoint (read-write): ${st.endpoints.primary}
-  replica endpoint (read-only):  ${st.endpoints.replica}
-  connect:  npx moco mysql${d} -u moco-writable ${st.name}
-       or:  mysql -h 127.0.0.1 -P ${st.endpoints.primary?.split(':')[1]} -u moco-writable -p"$(npx moco credential${d} -u moco-writable ${st.name})"
-  status:   npx moco status${d} ${st.name}      stop: npx moco down${d} ${st.name}`);
-}
-
-async function followUntilSignal(cd: ClusterDir, io: Io): Promise<void> {
+/** Prints the cluster's events until interrupted (then stops the cluster) or until the cluster is stopped elsewhere. */
+async function followUntilInterrupted(cd: ClusterDir, io: Io, interrupt: Interrupt): Promise<void> {
   let seen = (await cd.readEvents()).length;
-  const timer = setInterval(() => {
-    void cd.readEvents().then((events) => {
-      for (const e of events.slice(seen)) io.out(`${e.time} ${e.type} ${e.reason}: ${e.message}`);
-      seen = events.length;
-    });
-  }, 1000);
-  await new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+  let goneSince: number | undefined;
+  const stoppedElsewhere = await new Promise<boolean>((resolve) => {
+    const timer = setInterval(() => {
+      void (async () => {
+        const events = await cd.readEvents().catch(() => []);
+        for (const e of events.slice(seen)) io.out(`${e.time} ${e.type} ${e.reason}: ${e.message}`);
+        seen = Math.max(seen, events.length);
+        const cluster = await cd.readCluster().catch(() => undefined);
+        const alive = cluster !== undefined && (componentPid(cd, 'coordinator') !== null ||
+          cluster.instances.some((p) => instancePids(cd, p.index).supervisor !== null));
+        goneSince = alive ? undefined : goneSince ?? Date.now();
+        if (goneSince !== undefined && Date.now() - goneSince > 2000) {
+          clearInterval(timer);
+          resolve(true);
+        }
+      })();
+    }, 1000);
+    interrupt.signal.addEventListener('abort', () => {
+      clearInterval(timer);
+      resolve(false);
+    }, { once: true });
   });
-  clearInterval(timer);
-  io.out('\nstopping the cluster...');
-  await stopCluster(cd, io);
-}
-
-export async function stopCluster(cd: ClusterDir, io: Io): Promise<void> {
-  // The coordinator first, so that instances going down cause no failover.
-  await stopComponent(cd, 'coordinator');
-  const cluster = await cd.readCluster();
-  await Promise.all(cluster.instances.map((p) => stopInstance(cd, p.index)));
-  await stopComponent(cd, 'endpoints');
-  io.out(`stopped cluster ${cluster.namespace}/${cluster.name} (data kept in ${cd.root}; moco up${defaultDirFlag(cd.dir)} --name ${cluster.name} resumes it)`);
+  if (stoppedElsewhere) {
+    io.out('the cluster was stopped by another command (moco down); exiting');
+    interrupt.dispose();
+    return;
+  }
+  io.out(`\n${interrupt.reason ?? 'interrupted'}: stopping cluster ${cd.name}...`);
+  // Another command (moco up -d, moco reinit) may be at work on the cluster: wait for it rather than interleave.
+  const lock = lockCluster(cd, 120_000);
+  try {
+    await stopCluster(cd, await cd.readCluster(), (l) => io.out(`  ${l}`));
+  } finally {
+    lock.release();
+    interrupt.dispose();
+  }
+  io.out(`stopped cluster ${cd.name} (data kept in ${cd.root}; moco up${dirFlag(cd.dir)} --name ${cd.name} resumes it)`);
 }
 
 export async function down(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(argv, { purge: { type: 'boolean' } }, 'down');
   const cd = await resolveCluster(path.resolve(stateDir(values.dir)), positionals[0]);
-  await stopCluster(cd, io);
-  if (values.purge) {
-    await fs.rm(cd.root, { recursive: true, force: true });
-    io.out(`purged ${cd.root} (backups in object storage or a backup directory are never deleted)`);
+  let lock: HeldLock;
+  try {
+    lock = lockCluster(cd);
+  } catch (err) {
+    if (err instanceof ClusterBusyError) throw new CliError(err.message);
+    throw err;
+  }
+  try {
+    const cluster = await cd.readCluster();
+    io.out(`stopping cluster ${cluster.namespace}/${cluster.name}...`);
+    await stopCluster(cd, cluster, (l) => io.out(`  ${l}`));
+    if (values.purge) {
+      await fs.rm(cd.root, { recursive: true, force: true });
+      io.out(`stopped and purged cluster ${cluster.namespace}/${cluster.name}: ${cd.root} is deleted ` +
+        '(backups in object storage or a backup directory are never deleted)');
+    } else {
+      io.out(`stopped cluster ${cluster.namespace}/${cluster.name} (data kept in ${cd.root}; ` +
+        `moco up${dirFlag(cd.dir)} --name ${cluster.name} resumes it)`);
+    }
+  } finally {
+    lock.release();
   }
   return 0;
 }

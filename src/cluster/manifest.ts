@@ -12,11 +12,15 @@ import { messageOf } from '../shared/errors.ts';
 import {
   Checker, describe, given, isObj, ManifestError, notApplyingInto, type NotApplying, type Obj, words,
 } from './checker.ts';
+import { KUBE_FIELDS } from './kube-fields.ts';
 import type { ClusterSpec, LoadedManifest, ReplicationSource } from './spec.ts';
 
 export { ManifestError, parseQuantityBytes } from './checker.ts';
 
 const API_VERSION = 'moco.cybozu.com/v1beta2';
+
+/** The seed's rule for spec.replicas, as every message says it. */
+export const REPLICAS_RULE = 'use a positive odd number (1, 3, 5, ...)';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const INT64 = Number.MAX_SAFE_INTEGER;
@@ -45,10 +49,12 @@ const LOCAL_ONLY = Object.entries({
 }).flatMap(([keys, why]) => words(keys).map((key) => [key, why] as const));
 
 /** Validates `spec.podTemplate` like the webhook; returns the mysqld container's memory in bytes. */
-function checkPodTemplate(c: Checker, pt: Obj, spec: Obj, na: NotApplying): number | undefined {
+function checkPodTemplate(c: Checker, pt: Obj, spec: Obj, na: NotApplying, images: string[]): number | undefined {
   const P = 'spec.podTemplate.spec';
   c.keys(pt, 'spec.podTemplate', ['metadata', 'spec', 'overwriteContainers']);
+  c.keys(c.obj(pt.metadata, 'spec.podTemplate.metadata') ?? {}, 'spec.podTemplate.metadata', KUBE_FIELDS.templateMeta);
   const ps = c.obj(pt.spec, P, true) ?? {};
+  c.keys(ps, P, KUBE_FIELDS.podSpec);
   const reserved = ['agent', ...(spec.disableSlowQueryLogContainer === true ? [] : ['slow-log'])];
   if (Array.isArray(spec.collectors) && spec.collectors.length > 0) reserved.push('mysqld-exporter');
   let memory: number | undefined;
@@ -56,12 +62,15 @@ function checkPodTemplate(c: Checker, pt: Obj, spec: Obj, na: NotApplying): numb
   (c.list(ps.containers, `${P}.containers`) ?? []).forEach((ct, i) => {
     const at = `${P}.containers[${i}]`;
     const o = c.obj(ct, at, true);
+    if (o) checkContainerFields(c, o, at);
     const name = o && c.str(o.name, `${at}.name`, true);
     if (!o || !name) return;
     c.check(reserved.includes(name), `${at}.name`, `"${name}" is reserved for a MOCO container; rename it`);
     if (name !== 'mysqld') return na(at, name, `only mysqld runs locally; container "${name}" is not run`);
     mysqld = true;
+    if (typeof o.image === 'string' && o.image !== '') images.push(`${at}.image (${o.image})`);
     (c.list(o.ports, `${at}.ports`) ?? []).forEach((port, j) => {
+      if (isObj(port)) c.keys(port, `${at}.ports[${j}]`, KUBE_FIELDS.containerPort);
       for (const [key, v] of Object.entries(isObj(port) ? port : {})) {
         const what = `${JSON.stringify(v)} is reserved by MOCO; change it`;
         c.check(RESERVED_PORTS.includes(v), `${at}.ports[${j}].${key}`, what);
@@ -79,7 +88,9 @@ function checkPodTemplate(c: Checker, pt: Obj, spec: Obj, na: NotApplying): numb
   c.check(!mysqld && isObj(pt.spec), `${P}.containers`, 'no container named "mysqld"; add one: "- name: mysqld"');
   (c.list(ps.initContainers, `${P}.initContainers`) ?? []).forEach((ct, i) => {
     const at = `${P}.initContainers[${i}]`;
-    const name = c.str(c.obj(ct, at, true)?.name, `${at}.name`, true);
+    const o = c.obj(ct, at, true);
+    if (o) checkContainerFields(c, o, at);
+    const name = c.str(o?.name, `${at}.name`, true);
     c.check(name === 'moco-init', `${at}.name`, '"moco-init" is reserved for a MOCO container; rename it');
   });
   (c.list(ps.volumes, `${P}.volumes`) ?? []).forEach((v, i) => {
@@ -99,13 +110,25 @@ function checkPodTemplate(c: Checker, pt: Obj, spec: Obj, na: NotApplying): numb
   return memory;
 }
 
+/** Unknown fields of a container, and of its resources (the API server would drop them silently). */
+function checkContainerFields(c: Checker, o: Obj, at: string): void {
+  c.keys(o, at, KUBE_FIELDS.container);
+  c.keys(c.obj(o.resources, `${at}.resources`) ?? {}, `${at}.resources`, KUBE_FIELDS.resources);
+}
+
 function checkVolumeClaimTemplates(c: Checker, spec: Obj): void {
   const vcts = c.list(spec.volumeClaimTemplates, 'spec.volumeClaimTemplates');
   const names = (vcts ?? []).map((item, i) => {
     const at = `spec.volumeClaimTemplates[${i}]`;
     const o = c.obj(item, at, true) ?? {};
-    const name = c.str(c.obj(o.metadata, `${at}.metadata`, true)?.name, `${at}.metadata.name`, true);
-    const resources = c.obj(c.obj(o.spec, `${at}.spec`, true)?.resources, `${at}.spec.resources`);
+    c.keys(o, at, ['metadata', 'spec']);
+    const meta = c.obj(o.metadata, `${at}.metadata`, true);
+    c.keys(meta ?? {}, `${at}.metadata`, KUBE_FIELDS.templateMeta);
+    const name = c.str(meta?.name, `${at}.metadata.name`, true);
+    const pvcSpec = c.obj(o.spec, `${at}.spec`, true);
+    c.keys(pvcSpec ?? {}, `${at}.spec`, KUBE_FIELDS.pvcSpec);
+    const resources = c.obj(pvcSpec?.resources, `${at}.spec.resources`);
+    c.keys(resources ?? {}, `${at}.spec.resources`, KUBE_FIELDS.resources);
     const storage = c.obj(resources?.requests, `${at}.spec.resources.requests`)?.storage;
     if (c.required(storage, `${at}.spec.resources.requests.storage`, 'set a size such as 1Gi')) {
       c.quantity(storage, `${at}.spec.resources.requests.storage`);
@@ -179,9 +202,9 @@ export function parseManifest(
   const sources = new EnvSources(c, [...found.Secret, ...found.ConfigMap]);
 
   const replicas = c.int(spec.replicas, 'spec.replicas', -Infinity) ?? 1;
-  c.check(replicas <= 0, 'spec.replicas', `${replicas} is not positive; use 1, 3 or 5`);
+  c.check(replicas <= 0, 'spec.replicas', `${replicas} is not positive; ${REPLICAS_RULE}`);
   c.check(replicas > 0 && replicas % 2 === 0, 'spec.replicas',
-    `${replicas} is even; use an odd number such as ${replicas - 1} or ${replicas + 1}`);
+    `${replicas} is even; ${REPLICAS_RULE}, such as ${replicas - 1} or ${replicas + 1}`);
   (c.list(spec.collectors, 'spec.collectors') ?? []).forEach((v, i) => c.str(v, `spec.collectors[${i}]`, true));
   // 0 means "unset": MOCO's mutating webhook replaces it with a random base at creation.
   const serverIDBase = spec.serverIDBase === 0 ? undefined : c.int(spec.serverIDBase, 'spec.serverIDBase', 1);
@@ -199,11 +222,15 @@ export function parseManifest(
     c.bool(spec[key], `spec.${key}`);
   }
   for (const key of ['primaryServiceTemplate', 'replicaServiceTemplate']) {
-    c.keys(c.obj(spec[key], `spec.${key}`) ?? {}, `spec.${key}`, ['metadata', 'spec']);
+    const t = c.obj(spec[key], `spec.${key}`) ?? {};
+    c.keys(t, `spec.${key}`, ['metadata', 'spec']);
+    c.keys(c.obj(t.metadata, `spec.${key}.metadata`) ?? {}, `spec.${key}.metadata`, KUBE_FIELDS.templateMeta);
+    c.keys(c.obj(t.spec, `spec.${key}.spec`) ?? {}, `spec.${key}.spec`, KUBE_FIELDS.serviceSpec);
   }
   const pt = c.required(spec.podTemplate, 'spec.podTemplate', 'add one whose spec.containers has one named "mysqld"')
     ? c.obj(spec.podTemplate, 'spec.podTemplate') : undefined;
-  const memoryBytes = pt && checkPodTemplate(c, pt, spec, na);
+  const imageNotes: string[] = [];
+  const memoryBytes = pt && checkPodTemplate(c, pt, spec, na, imageNotes);
   const vctFix = 'add one named "mysql-data" with a storage size';
   if (c.required(spec.volumeClaimTemplates, 'spec.volumeClaimTemplates', vctFix)) checkVolumeClaimTemplates(c, spec);
   const rawRestore = c.obj(spec.restore, 'spec.restore');
@@ -263,7 +290,7 @@ export function parseManifest(
   }
 
   if (c.problems.length > 0) throw fail();
-  return { spec: result, cluster, configMap, backupPolicy, notApplyingLocally };
+  return { spec: result, cluster, configMap, backupPolicy, notApplyingLocally, imageNotes };
 }
 
 /**

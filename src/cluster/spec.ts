@@ -60,4 +60,6 @@ export interface LoadedManifest {
   backupPolicy?: Record<string, unknown>;
   /** Fields that are accepted but do not apply to a local cluster, as dotted paths with a short reason. */
   notApplyingLocally: string[];
+  /** Where the mysqld container names an image (`path (image)`): locally the machine's own mysqld runs instead. */
+  imageNotes: string[];
 }

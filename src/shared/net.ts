@@ -40,3 +40,20 @@ export function probeReady(httpPort: number, timeoutMs: number): { result: Promi
   });
   return { result, cancel: () => req?.destroy() };
 }
+
+/**
+ * Like {@link probeReady}, and also returns the agent's reason (the body of its answer: "replicating",
+ * "replication delay 75s is at or over the limit 60s", ...); reason is empty when it did not answer.
+ */
+export function probeReadyReason(httpPort: number, timeoutMs: number): Promise<{ ready: boolean; reason: string }> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port: httpPort, path: '/readyz', agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { if (body.length < 1000) body += d; });
+      res.on('end', () => resolve({ ready: res.statusCode === 200, reason: body.trim() }));
+      res.on('error', () => resolve({ ready: false, reason: '' }));
+    });
+    req.on('timeout', () => req.destroy()).on('error', () => resolve({ ready: false, reason: '' }));
+  });
+}

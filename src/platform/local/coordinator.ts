@@ -7,6 +7,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import { probeReady } from '../../shared/net.ts';
+import { messageOf } from '../../shared/errors.ts';
 import { AgentClient } from '../../shared/agent-client.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { ClusterManager, type ManagerPlatform } from '../../coordinator/manager.ts';
@@ -108,7 +109,14 @@ export async function startCoordinator(dir: ClusterDir, log: Logger, options: { 
       res.writeHead(404).end();
     }
   });
-  await new Promise<void>((resolve) => server.listen(cluster.coordinatorHttpPort, '127.0.0.1', resolve)).catch(() => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject).listen(cluster.coordinatorHttpPort, '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    // Metrics are not worth stopping the cluster's clustering for: say so and run without them.
+    log.error({ err: messageOf(err), port: cluster.coordinatorHttpPort }, 'cannot serve /metrics; running without them');
+  }
   return {
     manager,
     async stop() {

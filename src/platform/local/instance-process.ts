@@ -4,7 +4,7 @@
  * data swap) and the agent as a separate process (restarted when it exits). SIGTERM stops both cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, promises as fs } from 'node:fs';
+import { closeSync, openSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../shared/paths.ts';
 import { AGENT_NODE_FLAGS } from '../../agent/config.ts';
@@ -14,10 +14,34 @@ import { loadPasswords } from '../../agent/users.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { ensureClusterPki, writeInstanceConfig } from './instance.ts';
 import { MysqldSupervisor } from './supervisor.ts';
-import { ClusterDir, writePid } from './state.ts';
+import { acquireLock, LockBusyError, type HeldLock } from './lock.ts';
+import { ClusterDir, writeJsonAtomic, writePid } from './state.ts';
+
+/** Exit code of a supervisor that found its instance run by other processes. */
+export const EXIT_LOCKED = 75;
 
 export async function runInstance(dir: ClusterDir, index: number, log: Logger): Promise<void> {
-  await writePid(dir.instancePidFile(index, 'supervisor'));
+  // One set of processes per instance: the lock is shared with mysqld and the agent, so it stays held while any
+  // of them lives (a supervisor killed with SIGKILL leaves it held by its orphans until they are stopped).
+  let lock: HeldLock;
+  try {
+    lock = acquireLock(dir.instanceLockFile(index));
+  } catch (err) {
+    if (!(err instanceof LockBusyError)) throw err;
+    log.error({ index, holder: err.holder }, 'another set of processes runs this instance; not starting');
+    process.exit(EXIT_LOCKED);
+  }
+  // A stop requested while the instance is still being prepared is carried out once its processes exist.
+  let stopRequested = false;
+  const stopHook: { now?: () => void } = {};
+  const onSignal = (): void => {
+    stopRequested = true;
+    stopHook.now?.();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const supervisorPidFile = dir.instancePidFile(index, 'supervisor');
+  await writePid(supervisorPidFile);
   const cluster = await dir.readCluster();
   const spec = await dir.readSpec();
   const ports = cluster.instances[index];
@@ -32,8 +56,17 @@ export async function runInstance(dir: ClusterDir, index: number, log: Logger): 
   if (await initDataDir({ install, myCnfPath: layout.myCnf, dataDir: layout.dataDir, passwords, log })) {
     log.info({ index }, 'initialised an empty data directory');
   }
+  if (stopRequested) {
+    await fs.rm(supervisorPidFile, { force: true });
+    process.exit(0);
+  }
   const pki = await ensureClusterPki(dir.pkiDir);
-  const supervisor = new MysqldSupervisor({ mysqld: install.mysqld, myCnfPath: layout.myCnf, dataDir: layout.dataDir, logFile: layout.mysqldLog, log });
+  const supervisor = new MysqldSupervisor({
+    mysqld: install.mysqld, myCnfPath: layout.myCnf, dataDir: layout.dataDir, logFile: layout.mysqldLog, log, inheritFds: [lock.fd],
+  });
+  const exits = new MysqldExits(mysqldExitFile(layout.root), layout.errorLog);
+  supervisor.on('started', () => exits.started());
+  supervisor.on('exited', (code: number | null, signal: string | null) => exits.exited(code, signal));
   await supervisor.start();
 
   let agent: ChildProcess | undefined;
@@ -55,7 +88,8 @@ export async function runInstance(dir: ClusterDir, index: number, log: Logger): 
       ...(install.mbstream ? ['--mbstream', install.mbstream] : []),
     ];
     const started = Date.now();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd] });
+    // The agent shares the instance lock too (fd 3).
+    const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd, lock.fd] });
     closeSync(logFd);
     agent = child;
     if (child.pid) void writePid(agentPidFile, child.pid);
@@ -83,9 +117,52 @@ export async function runInstance(dir: ClusterDir, index: number, log: Logger): 
     }
     await supervisor.stop(60_000);
     await fs.rm(agentPidFile, { force: true });
-    await fs.rm(dir.instancePidFile(index, 'supervisor'), { force: true });
+    await fs.rm(supervisorPidFile, { force: true });
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop());
-  process.on('SIGINT', () => void stop());
+  stopHook.now = () => void stop();
+  if (stopRequested) stopHook.now();
+}
+
+/** Where the supervisor records mysqld's unexpected exits (read by `moco up` and `moco status`). */
+export const mysqldExitFile = (instanceRoot: string): string => path.join(instanceRoot, 'run', 'mysqld-exits.json');
+
+/** mysqld's unexpected exits since the supervisor started: how many in a row, and the last one's error lines. */
+export interface MysqldExitRecord {
+  /** Exits in a row that were not a clean shutdown, each after less than 10 s of running. */
+  failuresInARow: number;
+  last?: { time: string; code: number | null; signal: string | null; errors: string[] };
+}
+
+class MysqldExits {
+  private record: MysqldExitRecord = { failuresInARow: 0 };
+  private startedAt = 0;
+
+  constructor(private readonly file: string, private readonly errorLog: string) {
+    void writeJsonAtomic(file, this.record).catch(() => undefined);
+  }
+
+  started(): void {
+    this.startedAt = Date.now();
+  }
+
+  exited(code: number | null, signal: string | null): void {
+    if (code === 0) return; // a clean shutdown (a clone or restore restarts mysqld this way)
+    const quick = Date.now() - this.startedAt < 10_000;
+    this.record = {
+      failuresInARow: quick ? this.record.failuresInARow + 1 : 1,
+      last: { time: new Date().toISOString(), code, signal, errors: lastErrors(this.errorLog) },
+    };
+    void writeJsonAtomic(this.file, this.record).catch(() => undefined);
+  }
+}
+
+/** The last few `[ERROR]` lines of mysqld's error log (the reason it could not start). */
+function lastErrors(errorLog: string): string[] {
+  try {
+    const lines = readFileSync(errorLog, 'utf8').trimEnd().split('\n').slice(-40);
+    return lines.filter((l) => l.includes('[ERROR]')).slice(-3).map((l) => l.replace(/^\S+\s+\S+\s+\d+\s+/, ''));
+  } catch {
+    return [];
+  }
 }

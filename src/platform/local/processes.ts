@@ -78,18 +78,3 @@ export async function terminate(pid: number | null, marker: string, graceMs: num
     await waitGone(pid, marker, 5000);
   }
 }
-
-/** Stops one instance: its supervisor stops the agent and mysqld; leftovers (orphans) are stopped directly. */
-export async function stopInstance(dir: ClusterDir, i: number, graceMs = 60_000): Promise<void> {
-  const pids = instancePids(dir, i);
-  await terminate(pids.supervisor, markers.supervisor(dir, i), graceMs);
-  const left = instancePids(dir, i);
-  await Promise.all([
-    terminate(left.agent, markers.agent(dir, i), 10_000),
-    terminate(left.mysqld, markers.mysqld(dir, i), graceMs),
-  ]);
-}
-
-export async function stopComponent(dir: ClusterDir, c: Component): Promise<void> {
-  await terminate(componentPid(dir, c), markers.component(dir, c), 15_000);
-}

@@ -11,7 +11,8 @@
  *   <dir>/<name>/requests/switchover   a switchover request (the demote annotation)
  *   <dir>/<name>/events.jsonl      events, one JSON object per line
  *   <dir>/<name>/run/*.pid         coordinator and endpoints PIDs; endpoints.json: their ports
- *   <dir>/<name>/instances/<i>/    one instance (see instance.ts), run/{supervisor,agent}.pid there
+ *   <dir>/<name>/run/*.lock        process-lifetime locks: cli (a command at work), coordinator, endpoints
+ *   <dir>/<name>/instances/<i>/    one instance (see instance.ts), run/{supervisor,agent}.pid and instance.lock there
  *   <dir>/<name>/passwords/ pki/   credentials, mode 0600
  */
 import { randomBytes } from 'node:crypto';
@@ -83,6 +84,12 @@ export class ClusterDir {
   get logsDir(): string { return this.path('logs'); }
   get endpointsFile(): string { return this.path('run', 'endpoints.json'); }
   pidFile(component: 'coordinator' | 'endpoints'): string { return this.path('run', `${component}.pid`); }
+  /** Held by a command (up, down, reinit, ...) while it starts or stops processes: see controller.ts. */
+  get cliLockFile(): string { return this.path('run', 'cli.lock'); }
+  /** Held for their lifetime by the coordinator or the endpoints process. */
+  lockFile(component: 'coordinator' | 'endpoints'): string { return this.path('run', `${component}.lock`); }
+  /** Held by an instance's supervisor and shared with its mysqld and agent: one set of processes per instance. */
+  instanceLockFile(index: number): string { return path.join(this.instance(index).root, 'run', 'instance.lock'); }
 
   instance(index: number): InstanceLayout {
     return instanceLayout(this.path('instances', String(index)));

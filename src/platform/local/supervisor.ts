@@ -16,6 +16,8 @@ export interface SupervisorOptions {
   logFile: string;
   /** Extra arguments after --defaults-file. */
   args?: string[];
+  /** Descriptors mysqld inherits as fd 3, 4, ... (the instance lock, so that it stays held while mysqld lives). */
+  inheritFds?: number[];
   log: Logger;
   /** First restart delay; doubles up to maxBackoffMs, reset after a run of 10 s. */
   minBackoffMs?: number;
@@ -55,7 +57,7 @@ export class MysqldSupervisor extends EventEmitter {
     }
     const fd = openSync(this.o.logFile, 'a');
     const child = spawn(this.o.mysqld, [`--defaults-file=${this.o.myCnfPath}`, ...(this.o.args ?? [])], {
-      stdio: ['ignore', fd, fd],
+      stdio: ['ignore', fd, fd, ...(this.o.inheritFds ?? [])],
     });
     closeSync(fd);
     this.child = child;

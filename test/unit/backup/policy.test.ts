@@ -67,7 +67,7 @@ describe('parseBackupPolicy', () => {
     assert.deepEqual(notApplyingLocally, [
       'BackupPolicy daily spec.jobConfig.serviceAccountName: there are no ServiceAccounts locally; backup and restore ' +
         'jobs run as the agent',
-      'BackupPolicy daily spec.jobConfig.workVolume: the work directory is under the state directory locally',
+      'BackupPolicy daily spec.jobConfig.workVolume: not used locally: a MariaDB backup stages nothing (it is streamed), a MySQL one is copied next to the instance\'s data directory',
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(spec)), spec, 'JSON-serializable');
   });

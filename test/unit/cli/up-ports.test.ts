@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allocate } from '../../../src/cli/up.ts';
+import { allocate } from '../../../src/platform/local/controller.ts';
 import { freePort } from '../../../src/shared/net.ts';
 import type { ClusterFile } from '../../../src/platform/local/state.ts';
 

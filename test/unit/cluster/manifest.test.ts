@@ -145,7 +145,7 @@ describe('seed examples', () => {
       jobConfig: SEED_JOB,
     });
     assert.ok(has(m.notApplyingLocally, 'BackupPolicy daily spec.jobConfig.serviceAccountName: there are no'));
-    assert.ok(has(m.notApplyingLocally, 'BackupPolicy daily spec.jobConfig.workVolume: the work directory is under'));
+    assert.ok(has(m.notApplyingLocally, 'BackupPolicy daily spec.jobConfig.workVolume: not used locally: a MariaDB backup stages nothing'));
   });
 
   it('the BackupPolicy excerpt taking its bucket from a ConfigMap: the elided fields are named, then it loads', () => {
@@ -253,9 +253,9 @@ describe('parseManifest refuses', () => {
   const API = 'moco.cybozu.com/v1beta2';
   const doc = (kind: string, rest: string) => `---\napiVersion: ${kind}\n${rest}\n`;
   const cases: [name: string, text: string, ...expected: string[]][] = [
-    ['even replicas', withSpec({ replicas: 4 }), 'spec.replicas: 4 is even; use an odd number such as 3 or 5'],
-    ['zero replicas', withSpec({ replicas: 0 }), 'spec.replicas: 0 is not positive; use 1, 3 or 5'],
-    ['negative replicas', withSpec({ replicas: -3 }), 'spec.replicas: -3 is not positive; use 1, 3 or 5'],
+    ['even replicas', withSpec({ replicas: 4 }), 'spec.replicas: 4 is even; use a positive odd number (1, 3, 5, ...), such as 3 or 5'],
+    ['zero replicas', withSpec({ replicas: 0 }), 'spec.replicas: 0 is not positive; use a positive odd number (1, 3, 5, ...)'],
+    ['negative replicas', withSpec({ replicas: -3 }), 'spec.replicas: -3 is not positive; use a positive odd number (1, 3, 5, ...)'],
     ['quoted replicas', withSpec({ replicas: '3' }), 'spec.replicas: expected an integer, got string "3"; write it'],
     [
       'a misspelled top-level field',
@@ -286,6 +286,26 @@ describe('parseManifest refuses', () => {
       'spec.podTemplate.spec.containers: no container named "mysqld"; add one: "- name: mysqld"',
     ],
     ['a missing podTemplate', edited((d) => delete d.spec.podTemplate), 'spec.podTemplate: is required but missing'],
+    [
+      'a misspelled field inside the mysqld container',
+      edited((d) => ((mysqld(d).imag = 'x'), delete mysqld(d).image)),
+      'spec.podTemplate.spec.containers[0].imag: unknown field; did you mean "image"?',
+    ],
+    [
+      'a misspelled field in container resources and in the Pod spec',
+      edited((d) => ((mysqld(d).resources = { limit: { memory: '1Gi' } }), ((d.spec.podTemplate as Obj).spec as Obj).afinity = {})),
+      'spec.podTemplate.spec.containers[0].resources.limit: unknown field; did you mean "limits"?',
+      'spec.podTemplate.spec.afinity: unknown field; did you mean "affinity"?',
+    ],
+    [
+      'a misspelled field in a volume claim template and a Service template',
+      withSpec({
+        volumeClaimTemplates: [{ metadata: { name: 'mysql-data' }, spec: { storageClass: 'x', resources: { requests: { storage: '1Gi' } } } }],
+        primaryServiceTemplate: { spec: { tpye: 'LoadBalancer' } },
+      }),
+      'spec.volumeClaimTemplates[0].spec.storageClass: unknown field; did you mean "storageClassName"?',
+      'spec.primaryServiceTemplate.spec.tpye: unknown field; did you mean "type"?',
+    ],
     [
       'a podTemplate typo',
       edited((d) => ((d.spec.podTemplate as Obj).sepc = {})),
