@@ -8,7 +8,7 @@ import path from 'node:path';
 
 import { invalidArgument, messageOf } from '../shared/errors.ts';
 import type { BucketTarget } from './storage/types.ts';
-import type { JobConfigSpec } from './policy.ts';
+import type { JobConfigSpec } from '../api/spec.ts';
 
 /** The first non-empty value (the AWS SDK treats an empty variable as unset). */
 const first = (...values: (string | undefined)[]): string | undefined =>

@@ -13,67 +13,8 @@ import { isoSeconds, parseRfc3339 } from './layout.ts';
 import { EnvSources, expandVars, resolveEnv } from './policy-env.ts';
 
 export { bucketTarget, defaultBackupTarget } from './policy-target.ts';
+import type { BackendTypeName, BackupPolicySpec, BucketConfigSpec, JobConfigSpec, RestoreSpec } from '../api/spec.ts';
 export { EnvSources, expandVars, resolveEnv } from './policy-env.ts';
-
-/** `bucketConfig.backendType`: `file` is the local embedded store; gcs and azure are not supported locally. */
-export type BackendTypeName = 's3' | 'file' | 'gcs' | 'azure';
-
-/** A `bucketConfig` with defaults applied and `$(VAR)` expanded from the job environment. */
-export interface BucketConfigSpec {
-  /** S3: the bucket. file: a directory, relative to the state directory unless absolute. */
-  bucketName: string;
-  region?: string;
-  /** http:// or https:// URL of an S3-compatible endpoint. */
-  endpointURL?: string;
-  /** Default false. */
-  usePathStyle: boolean;
-  /** Default s3. */
-  backendType: BackendTypeName;
-  /** Path of an extra PEM CA bundle (S3 only), relative to the state directory unless absolute. */
-  caCert?: string;
-}
-
-/** A `jobConfig` as used locally. */
-export interface JobConfigSpec {
-  /** Parallelism of the dump and compression; default 4, at least 1. */
-  threads: number;
-  bucketConfig: BucketConfigSpec;
-  /**
-   * The resolved container environment (envFrom, then env; Secret values decoded). It may hold credentials
-   * (AWS_SECRET_ACCESS_KEY): never log it.
-   */
-  env: Record<string, string>;
-  /** Kept for the manifest's sake; there are no ServiceAccounts locally. */
-  serviceAccountName?: string;
-}
-
-/** A BackupPolicy's `spec` plus its name. */
-export interface BackupPolicySpec {
-  name: string;
-  /** A cron schedule accepted by {@link parseSchedule} (UTC). */
-  schedule: string;
-  /** Only UTC or Etc/UTC are accepted locally. */
-  timeZone?: string;
-  /** What to do when a backup is due while the previous one still runs; default Allow. */
-  concurrencyPolicy: 'Allow' | 'Forbid' | 'Replace';
-  startingDeadlineSeconds?: number;
-  activeDeadlineSeconds?: number;
-  backoffLimit?: number;
-  successfulJobsHistoryLimit?: number;
-  failedJobsHistoryLimit?: number;
-  jobConfig: JobConfigSpec;
-}
-
-/** `MySQLCluster.spec.restore`, normalized. */
-export interface RestoreSpec {
-  sourceName: string;
-  sourceNamespace: string;
-  /** RFC 3339 in UTC with whole seconds, e.g. "2021-05-26T12:34:56Z" (fractions are truncated, as MOCO does). */
-  restorePoint: string;
-  schema?: string;
-  users?: string;
-  jobConfig: JobConfigSpec;
-}
 
 /** The apiVersion of BackupPolicy (and MySQLCluster) documents. */
 export const API_VERSION = 'moco.cybozu.com/v1beta2';

@@ -4,8 +4,8 @@
  * what goes into the cluster's status. The platform (local coordinator, Kubernetes Job later) schedules them
  * and writes the status.
  */
-import type { ClusterSpec } from '../cluster/spec.ts';
-import type { BackupStatus } from '../coordinator/types.ts';
+import type { ClusterSpec } from '../api/spec.ts';
+import type { BackupStatus } from '../api/types.ts';
 import type { BucketConfig } from '../generated/moco/agent/v1/BucketConfig.ts';
 import type { BackupRequest, BackupResult, InstanceStatus, Progress, RestoreRequest, RestoreResult } from '../shared/agent-client.ts';
 import { failedPrecondition } from '../shared/errors.ts';

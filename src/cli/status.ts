@@ -10,18 +10,9 @@ import { mysqldExitFile, type MysqldExitRecord } from '../platform/local/instanc
 import { componentPid, instancePids, type InstancePids } from '../platform/local/processes.ts';
 import { readRoles, type Role } from '../platform/local/roles.ts';
 import { readJsonOptional, type ClusterDir, type ClusterEvent } from '../platform/local/state.ts';
-import { initialStatus, type ClusterStatus, type Condition } from '../coordinator/types.ts';
+import { initialStatus, type ClusterStatus, type Condition, type RoleChange } from '../api/types.ts';
 import { AgentClient, type InstanceStatus } from '../shared/agent-client.ts';
 import { probeReadyReason } from '../shared/net.ts';
-
-/** The last failover or switchover, as the coordinator recorded it. */
-export interface RoleChange {
-  time: string;
-  from: number;
-  to: number;
-  /** How long clients could not write, as the coordinator measured it. */
-  writeUnavailableSeconds: number;
-}
 
 export interface InstanceJson {
   index: number;
@@ -60,7 +51,6 @@ export interface StatusJson {
   instances: InstanceJson[];
 }
 
-type StoredStatus = ClusterStatus & { lastFailover?: RoleChange; lastSwitchover?: RoleChange };
 
 /** Live details from one agent (GetStatus over mTLS with the cluster's coordinator certificate), or undefined. */
 async function liveOf(agent: AgentClient): Promise<InstanceJson['live']> {
@@ -91,7 +81,7 @@ export async function clusterStatus(dir: ClusterDir, options: { live?: boolean }
     dir.readCluster(), dir.readSpec(), dir.readStatus(), readRoles(dir.rolesFile),
     readJsonOptional<{ primary: number; replica: number }>(dir.endpointsFile), dir.readAnnotations(),
   ]);
-  const st: StoredStatus = { ...initialStatus(), ...stored };
+  const st: ClusterStatus = { ...initialStatus(), ...stored };
   const endpointsPid = componentPid(dir, 'endpoints');
   const pki = options.live ? await ensureClusterPki(dir.pkiDir).catch(() => undefined) : undefined;
   const instances = await Promise.all(cluster.instances.slice(0, spec.replicas).map(async (p): Promise<InstanceJson> => {

@@ -1,6 +1,6 @@
 /** Waiting for a local cluster to become available, with progress a user can follow, and the summary after. */
 import path from 'node:path';
-import type { ReplicationSource } from '../cluster/spec.ts';
+import type { ReplicationSource } from '../api/spec.ts';
 import { mysqldExitFile, type MysqldExitRecord } from '../platform/local/instance-process.ts';
 import { readJsonOptional, type ClusterDir } from '../platform/local/state.ts';
 import { CliError, dirFlag, type Io } from './common.ts';

@@ -7,13 +7,15 @@ import { isDeepStrictEqual } from 'node:util';
 import YAML from 'yaml';
 
 import { checkCronSyntax } from '../backup/cron.ts';
-import { checkBackupPolicy, checkRestore, EnvSources, type RestoreSpec } from '../backup/policy.ts';
+import { checkBackupPolicy, checkRestore, EnvSources } from '../backup/policy.ts';
+import { type RestoreSpec } from '../api/spec.ts';
 import { messageOf } from '../shared/errors.ts';
 import {
   Checker, describe, given, isObj, ManifestError, notApplyingInto, type NotApplying, type Obj, words,
 } from './checker.ts';
 import { KUBE_FIELDS } from './kube-fields.ts';
-import type { ClusterSpec, LoadedManifest, ReplicationSource } from './spec.ts';
+import type { LoadedManifest } from './spec.ts';
+import type { ClusterSpec, ReplicationSource } from '../api/spec.ts';
 
 export { ManifestError, parseQuantityBytes } from './checker.ts';
 

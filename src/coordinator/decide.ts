@@ -4,7 +4,8 @@
  * in test/unit/coordinator/decide.test.ts keep them in lock-step.
  */
 import { errantSources, gtidContains, gtidUnion, isEmptyGtid, parseGtid, type Flavor, type Gtid } from '../gtid/index.ts';
-import type { ClusterState, InstanceStatus, InstanceView, Observation, Role } from './types.ts';
+import type { InstanceStatus, InstanceView, Observation } from './types.ts';
+import type { ClusterState, Role } from '../api/types.ts';
 
 export type Step =
   | { kind: 'publishRoles'; roles: Role[] }

@@ -3,7 +3,7 @@
  * observe again. Runs on a poll interval (default 1 s) and at once when an agent's status stream reports a
  * change that matters or ends (the push path that makes failure detection fast).
  */
-import type { ClusterSpec } from '../cluster/spec.ts';
+import type { ClusterSpec } from '../api/spec.ts';
 import { messageOf, type MocoError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { InstanceStatus, StatusEvent } from '../shared/agent-client.ts';
@@ -11,7 +11,8 @@ import { decide, type Decision, type DecideOptions } from './decide.ts';
 import type { ClusterMetrics } from './metrics.ts';
 import { cloneExternal, failover, runSteps, switchover, DEFAULT_TIMINGS, type AgentApi, type Executor, type OperationTimings, type PlatformApi } from './operations.ts';
 import { statusAfter, statusStopped } from './status.ts';
-import { initialStatus, type ClusterStatus, type InstanceAddress, type InstanceView, type Observation, type Role } from './types.ts';
+import { type InstanceAddress, type InstanceView, type Observation } from './types.ts';
+import { initialStatus, type ClusterStatus, type Role } from '../api/types.ts';
 
 export interface WatchableAgent extends AgentApi {
   watchStatus(onEvent: (e: StatusEvent) => void, onEnd: (err: MocoError | undefined) => void): () => void;
@@ -247,7 +248,7 @@ export class ClusterManager {
     this.o.log.info({ operation: u.operation, from: u.from, to: index, seconds }, 'writes possible again');
     this.status = { ...this.status, [u.operation === 'failover' ? 'lastFailover' : 'lastSwitchover']: {
       time: new Date().toISOString(), from: u.from, to: index, writeUnavailableSeconds: Math.round(seconds * 1000) / 1000,
-    } } as ClusterStatus;
+    } };
     this.unavailable = undefined;
     this.primaryLostAt = undefined;
   }

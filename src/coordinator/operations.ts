@@ -7,9 +7,10 @@ import type { Flavor } from '../gtid/index.ts';
 import { MocoError, messageOf } from '../shared/errors.ts';
 import { sleep } from '../shared/abort.ts';
 import type { InstanceStatus } from '../shared/agent-client.ts';
-import type { ReplicationSource } from '../cluster/spec.ts';
+import type { ReplicationSource } from '../api/spec.ts';
 import { chooseFailoverCandidate, receivedLost, replicasNeededForFailover, type Step } from './decide.ts';
-import type { InstanceAddress, Observation, Role } from './types.ts';
+import type { InstanceAddress, Observation } from './types.ts';
+import type { Role } from '../api/types.ts';
 
 /** The agent RPCs the coordinator uses (AgentClient implements it; unit tests use a fake). */
 export interface AgentApi {

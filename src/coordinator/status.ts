@@ -1,6 +1,6 @@
 /** The MySQLCluster status written after every observation (pure). */
 import type { Decision } from './decide.ts';
-import type { ClusterStatus, Condition } from './types.ts';
+import type { ClusterStatus, Condition } from '../api/types.ts';
 
 function cond(type: string, status: Condition['status'], reason: string, message: string): Condition {
   return { type, status, reason, message };

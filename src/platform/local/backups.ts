@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ClusterSpec } from '../../cluster/spec.ts';
+import type { ClusterSpec } from '../../api/spec.ts';
 import type { ClusterManager } from '../../coordinator/manager.ts';
 import type { ClusterMetrics } from '../../coordinator/metrics.ts';
 import { parseSchedule } from '../../backup/cron.ts';

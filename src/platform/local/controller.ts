@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { ClusterSpec } from '../../cluster/spec.ts';
+import type { ClusterSpec } from '../../api/spec.ts';
 import { freePort } from '../../shared/net.ts';
 import { acquireLock, LockBusyError, type HeldLock } from './lock.ts';
 import { describeArgs, portHolder, processesReferencing, type ProcessInfo } from './procfs.ts';

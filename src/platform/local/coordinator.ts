@@ -12,7 +12,7 @@ import { AgentClient } from '../../shared/agent-client.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { ClusterManager, type ManagerPlatform } from '../../coordinator/manager.ts';
 import { createClusterMetrics } from '../../coordinator/metrics.ts';
-import type { Role } from '../../coordinator/types.ts';
+import type { Role } from '../../api/types.ts';
 import { ensureClusterPki } from './instance.ts';
 import { readRoles, writeRoles } from './roles.ts';
 import { ClusterDir, writePid, type ClusterFile } from './state.ts';

@@ -5,7 +5,9 @@
 import { promises as fs } from 'node:fs';
 import { writeJsonAtomic } from './state.ts';
 
-export type Role = 'primary' | 'replica' | '';
+import type { Role } from '../../api/types.ts';
+
+export type { Role };
 
 export interface RoleEntry {
   index: number;

@@ -18,8 +18,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ClusterSpec } from '../../cluster/spec.ts';
-import type { ClusterStatus } from '../../coordinator/types.ts';
+import type { ClusterSpec } from '../../api/spec.ts';
+import type { ClusterStatus } from '../../api/types.ts';
 import { instanceLayout, type InstanceLayout } from './instance.ts';
 
 export interface InstancePorts {

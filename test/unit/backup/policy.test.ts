@@ -4,10 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 
-import {
-  bucketTarget, checkRestore, defaultBackupTarget, EnvSources, expandVars, type JobConfigSpec, normalizeRestorePoint,
-  parseBackupPolicy,
-} from '../../../src/backup/policy.ts';
+import { bucketTarget, checkRestore, defaultBackupTarget, EnvSources, expandVars, normalizeRestorePoint, parseBackupPolicy } from '../../../src/backup/policy.ts';
+import { type JobConfigSpec } from '../../../src/api/spec.ts';
 import { Checker, ManifestError, notApplyingInto } from '../../../src/cluster/checker.ts';
 import { hasCode } from '../../../src/shared/errors.ts';
 

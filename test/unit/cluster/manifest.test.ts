@@ -10,8 +10,8 @@ import {
   parseManifest,
   parseQuantityBytes,
 } from '../../../src/cluster/manifest.ts';
-import type { RestoreSpec } from '../../../src/backup/policy.ts';
-import type { ClusterSpec } from '../../../src/cluster/spec.ts';
+import type { RestoreSpec } from '../../../src/api/spec.ts';
+import type { ClusterSpec } from '../../../src/api/spec.ts';
 import { hasCode } from '../../../src/shared/errors.ts';
 
 type Obj = Record<string, unknown>;

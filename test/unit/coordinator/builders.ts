@@ -3,13 +3,12 @@
  * the decide and operations tests. Instance i has server id 10 + i, listens on 127.0.0.1:13306 + i (every
  * instance shares the host, so only the port tells them apart) and, on MySQL, has the server uuid `uuidOf(i)`.
  */
-import type { ClusterSpec } from '../../../src/cluster/spec.ts';
+import type { ClusterSpec } from '../../../src/api/spec.ts';
 import type { Flavor } from '../../../src/gtid/index.ts';
 import type { ReplicaStatus__Output } from '../../../src/generated/moco/agent/v1/ReplicaStatus.ts';
 import type { SemiSyncStatus__Output } from '../../../src/generated/moco/agent/v1/SemiSyncStatus.ts';
-import {
-  initialStatus, type ClusterStatus, type InstanceAddress, type InstanceStatus, type InstanceView, type Observation, type Role,
-} from '../../../src/coordinator/types.ts';
+import { type InstanceAddress, type InstanceStatus, type InstanceView, type Observation } from '../../../src/coordinator/types.ts';
+import { initialStatus, type ClusterStatus, type Role } from '../../../src/api/types.ts';
 
 export const SERVER_ID_BASE = 10;
 

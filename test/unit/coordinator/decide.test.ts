@@ -4,9 +4,10 @@ import { describe, it } from 'node:test';
 import {
   chooseFailoverCandidate, decide, failoverQuorum, positionOf, type Decision, type Step,
 } from '../../../src/coordinator/decide.ts';
-import type { RestoreSpec } from '../../../src/backup/policy.ts';
+import type { RestoreSpec } from '../../../src/api/spec.ts';
 import { formatGtid } from '../../../src/gtid/index.ts';
-import type { ClusterState, InstanceView, Observation } from '../../../src/coordinator/types.ts';
+import type { InstanceView, Observation } from '../../../src/coordinator/types.ts';
+import type { ClusterState } from '../../../src/api/types.ts';
 import {
   FOREIGN_UUID, SEMI_SYNC_REPLICA, mysqlGtid, observation, primaryStatus, replicaOfStatus, semiSyncSource, status, uuidOf, view,
 } from './builders.ts';
