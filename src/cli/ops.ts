@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { requireMysqld } from '../agent/mysqld.ts';
-import { checkUpdate, ManifestError, parseManifest } from '../cluster/manifest.ts';
+import { checkUpdate, ManifestError, parseManifest } from '../platform/local/manifest.ts';
 import { conditionTrue } from '../coordinator/status.ts';
 import { AgentClient } from '../shared/agent-client.ts';
 import { messageOf } from '../shared/errors.ts';
@@ -168,8 +168,7 @@ async function applyPending(cd: ClusterDir, io: Io): Promise<void> {
     const cluster = await cd.readCluster();
     await allocate(cluster, spec.replicas);
     await cd.writeCluster(cluster);
-    await fs.writeFile(cd.manifestFile, text, { mode: 0o600 });
-    await cd.writeSpec(spec);
+    await cd.writeManifest(text);
     await fs.rm(file);
     io.out('applied the change stored while reconciliation was stopped');
   }

@@ -4,11 +4,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { findMysqld } from '../agent/mysqld.ts';
-import { checkUpdate, defaultManifest, ManifestError, parseManifest } from '../cluster/manifest.ts';
-import type { LoadedManifest } from '../cluster/spec.ts';
+import { checkUpdate, defaultManifest, ManifestError, parseManifest, type LoadedManifest } from '../platform/local/manifest.ts';
 import type { ClusterSpec } from '../api/spec.ts';
 import { messageOf } from '../shared/errors.ts';
-import { bucketTarget } from '../backup/policy.ts';
+import { bucketTarget } from '../backup/policy-target.ts';
 import { planRestore } from '../backup/runner.ts';
 import { openBucket } from '../backup/storage/index.ts';
 import { projectRoot } from '../shared/paths.ts';
@@ -233,8 +232,7 @@ async function prepare(cd: ClusterDir, p: Prepared, io: Io, interrupt: Interrupt
     await fs.writeFile(cd.path('pending-manifest.yaml'), text, { mode: 0o600 });
     io.out('reconciliation is stopped: the change is stored and applied by `moco start reconciliation`');
   } else {
-    await fs.writeFile(cd.manifestFile, text, { mode: 0o600 });
-    await cd.writeSpec(spec);
+    await cd.writeManifest(text);
   }
   await cd.writeCluster(cluster);
   io.out(`${exists ? 'resuming' : 'creating'} cluster ${spec.namespace}/${spec.name} with ${applied.replicas} instance${applied.replicas === 1 ? '' : 's'} in ${cd.root}`);

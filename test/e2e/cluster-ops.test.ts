@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import YAML from 'yaml';
-import { defaultManifest } from '../../src/cluster/manifest.ts';
+import { defaultManifest } from '../../src/platform/local/manifest.ts';
 import type { StatusJson } from '../../src/cli/status.ts';
 import { LocalCluster, Writer, lost, runMocoDirFirst, waitFor } from './local-cluster.ts';
 

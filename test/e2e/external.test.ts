@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import YAML from 'yaml';
-import { defaultManifest } from '../../src/cluster/manifest.ts';
+import { defaultManifest } from '../../src/platform/local/manifest.ts';
 import type { StatusJson } from '../../src/cli/status.ts';
 import { LocalCluster, waitFor } from './local-cluster.ts';
 

@@ -3,7 +3,7 @@
  * (in order, with its prefix), then `env` in order with `$(VAR)` expansion, `env` winning on conflicts. Secret and
  * ConfigMap references are looked up among the documents of the same manifest file.
  */
-import { type Checker, describe, given, isObj, type Obj } from '../cluster/checker.ts';
+import { type Checker, describe, given, isObj, type Obj } from './checker.ts';
 
 /** The outcome of {@link expandVars}. */
 export interface Expansion {
@@ -48,7 +48,16 @@ type Kind = 'Secret' | 'ConfigMap';
  */
 export class EnvSources {
   private readonly decoded = new Map<Obj, Record<string, string>>();
-  constructor(private readonly c: Checker, private readonly documents: readonly Obj[]) {}
+  /**
+   * @param resolving false where the referenced objects cannot be seen (an admission webhook): references are
+   *   then neither resolved nor reported, and only the shape of the environment is checked.
+   */
+  constructor(private readonly c: Checker, private readonly documents: readonly Obj[], readonly resolving = true) {}
+
+  /** Sources that resolve nothing and report no missing reference (for webhooks). */
+  static unresolved(c: Checker): EnvSources {
+    return new EnvSources(c, [], false);
+  }
 
   /**
    * The key/value data of the Secret (`data` base64-decoded, then `stringData`) or ConfigMap (`data`) named
@@ -58,6 +67,7 @@ export class EnvSources {
     const docs = this.documents.filter((d) => d.kind === kind && isObj(d.metadata) && d.metadata.name === name);
     this.c.check(docs.length > 1, path, `${docs.length} ${kind}s are named "${name}"; keep one`);
     const [doc] = docs;
+    if (!this.resolving) return undefined;
     if (!doc) {
       const field = kind === 'Secret' ? 'stringData' : 'data';
       this.c.check(!optional, path, `${kind} "${name}" is not in this file; add it as another document after "---" ` +
@@ -133,7 +143,7 @@ function valueFrom(c: Checker, sources: EnvSources, from: Obj, at: string): stri
   const set = VALUE_FROM.filter((k) => given(from[k]));
   c.check(set.length !== 1, at, `set exactly one of secretKeyRef and configMapKeyRef (found ${set.length})`);
   for (const key of ['fieldRef', 'resourceFieldRef', 'fileKeyRef']) {
-    c.check(given(from[key]), `${at}.${key}`, 'is not available locally (there is no Pod); use value, ' +
+    c.check(sources.resolving && given(from[key]), `${at}.${key}`, 'is not available locally (there is no Pod); use value, ' +
       'secretKeyRef or configMapKeyRef');
   }
   if (set.length !== 1) return undefined;
@@ -154,7 +164,7 @@ function reference(c: Checker, sources: EnvSources, kind: Kind, ref: unknown, at
   const data = sources.data(kind, name, `${at}.name`, optional);
   if (!data || key === undefined) return data && { data, value: undefined };
   const value = data[key];
-  c.check(value === undefined && !optional, `${at}.key`, `${kind} "${name}" has no key "${key}"; add it under ` +
+  c.check(value === undefined && !optional && sources.resolving, `${at}.key`, `${kind} "${name}" has no key "${key}"; add it under ` +
     `${kind === 'Secret' ? 'stringData (or base64 under data)' : 'data'}, or set optional: true`);
   return { data, value };
 }

@@ -3,14 +3,14 @@
  * getters that report "path: what is wrong; how to fix" instead of throwing, so one {@link ManifestError}
  * lists every problem at once.
  */
-import { invalidArgument, MocoError } from '../shared/errors.ts';
+import { ApiError, invalid } from './errors.ts';
 
 /** A manifest that cannot be used; `problems` holds one line per problem ("path: what is wrong; how to fix"). */
-export class ManifestError extends MocoError {
+export class ManifestError extends ApiError {
   readonly problems: string[];
   constructor(problems: string[], source?: string) {
     const lines = problems.map((p) => (source ? `${source}: ${p}` : p));
-    super('INVALID_ARGUMENT', lines.join('\n'), { details: { problems } });
+    super(lines.join('\n'));
     this.name = 'ManifestError';
     this.problems = problems;
   }
@@ -133,7 +133,7 @@ const BINARY: Record<string, number> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50,
 
 /** Parses a Kubernetes quantity (512Mi, 1Gi, 2G, 1e9, 1.5Gi, 100) into bytes, rounding up like Kubernetes. */
 export function parseQuantityBytes(q: string | number): number {
-  const bad = (why: string) => invalidArgument(`${JSON.stringify(q)} ${why}; use for example 512Mi, 1Gi or 2G`);
+  const bad = (why: string) => invalid(`${JSON.stringify(q)} ${why}; use for example 512Mi, 1Gi or 2G`);
   if (typeof q === 'number') {
     if (!Number.isFinite(q) || q < 0) throw bad('is not a non-negative quantity');
     return Math.ceil(q);

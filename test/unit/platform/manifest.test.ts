@@ -3,16 +3,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
 
-import {
-  checkUpdate,
-  defaultManifest,
-  ManifestError,
-  parseManifest,
-  parseQuantityBytes,
-} from '../../../src/cluster/manifest.ts';
+import { checkUpdate, defaultManifest, ManifestError, parseManifest } from '../../../src/platform/local/manifest.ts';
+import { parseQuantityBytes } from '../../../src/api/checker.ts';
 import type { RestoreSpec } from '../../../src/api/spec.ts';
 import type { ClusterSpec } from '../../../src/api/spec.ts';
-import { hasCode } from '../../../src/shared/errors.ts';
 
 type Obj = Record<string, unknown>;
 type Doc = Obj & { spec: Obj; metadata: Obj };
@@ -434,7 +428,7 @@ describe('parseManifest refuses', () => {
     const text = withSpec({ replicas: 2, maxDelaySecond: 1, offline: 'yes' });
     const err = refuses(text);
     assert.equal(err.problems.length, 3);
-    assert.ok(hasCode(err, 'INVALID_ARGUMENT'));
+    assert.equal(err.code, 'INVALID_ARGUMENT');
     assert.throws(() => parseManifest(text, { source: 'cluster.yaml' }), (e: unknown) => {
       const lines = (e as Error).message.split('\n');
       assert.equal(lines.length, 3);

@@ -1,20 +1,15 @@
 /**
- * BackupPolicy documents and `MySQLCluster.spec.restore`, validated with the CRD rules (moco.cybozu.com/v1beta2)
- * and normalized for a local run: defaults applied, the job environment resolved from the Secrets and ConfigMaps of
- * the same file, `$(VAR)` expanded in the bucket settings. Kubernetes-only fields stay required where the CRD
- * requires them (so the manifest still applies on Kubernetes) and are reported as not applying locally.
+ * BackupPolicy objects and `MySQLCluster.spec.restore` (moco.cybozu.com/v1beta2): the CRD rules, and the
+ * normalized form backups and restores run from (defaults applied, the job environment resolved from the Secrets
+ * and ConfigMaps an {@link EnvSources} holds, `$(VAR)` expanded in the bucket settings).
  */
-import {
-  Checker, given, isObj, ManifestError, notApplyingInto, type NotApplying, type Obj, words,
-} from '../cluster/checker.ts';
-import { messageOf } from '../shared/errors.ts';
+import { Checker, given, isObj, ManifestError, type Obj, words } from './checker.ts';
 import { parseSchedule } from './cron.ts';
-import { isoSeconds, parseRfc3339 } from './layout.ts';
-import { EnvSources, expandVars, resolveEnv } from './policy-env.ts';
+import { EnvSources, expandVars, resolveEnv } from './env.ts';
+import type { BackendTypeName, BackupPolicySpec, BucketConfigSpec, JobConfigSpec, RestoreSpec } from './spec.ts';
+import { isoSeconds, parseRfc3339 } from './time.ts';
 
-export { bucketTarget, defaultBackupTarget } from './policy-target.ts';
-import type { BackendTypeName, BackupPolicySpec, BucketConfigSpec, JobConfigSpec, RestoreSpec } from '../api/spec.ts';
-export { EnvSources, expandVars, resolveEnv } from './policy-env.ts';
+export { EnvSources, expandVars, resolveEnv } from './env.ts';
 
 /** The apiVersion of BackupPolicy (and MySQLCluster) documents. */
 export const API_VERSION = 'moco.cybozu.com/v1beta2';
@@ -27,18 +22,14 @@ const JOB_FIELDS = words(`serviceAccountName bucketConfig workVolume threads cpu
   affinity volumes volumeMounts`);
 const BUCKET_FIELDS = words('bucketName region endpointURL usePathStyle backendType caCert');
 const BACKENDS = ['s3', 'file', 'gcs', 'azure'];
-const UTC = ['UTC', 'Etc/UTC'];
 const INT64 = Number.MAX_SAFE_INTEGER;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /**
  * Validates a BackupPolicy document (already known to be kind BackupPolicy) into `c`; `sources` resolves its
- * Secret and ConfigMap references, `na` receives the fields that do not apply locally. Returns undefined when
- * a required part is missing (the problems say which).
+ * Secret and ConfigMap references. Returns undefined when a required part is missing (the problems say which).
  */
-export function checkBackupPolicy(
-  c: Checker, doc: Obj, sources: EnvSources, na: NotApplying,
-): BackupPolicySpec | undefined {
+export function checkBackupPolicy(c: Checker, doc: Obj, sources: EnvSources): BackupPolicySpec | undefined {
   const meta = c.obj(doc.metadata, 'BackupPolicy metadata', true) ?? {};
   const name = c.str(meta.name, 'BackupPolicy metadata.name', true);
   const at = name ? `BackupPolicy ${name}` : 'BackupPolicy';
@@ -55,12 +46,10 @@ export function checkBackupPolicy(
     try {
       parseSchedule(schedule);
     } catch (err) {
-      c.add(`${p}.schedule`, messageOf(err));
+      c.add(`${p}.schedule`, (err as Error).message);
     }
   }
   const timeZone = c.str(spec.timeZone, `${p}.timeZone`);
-  c.check(timeZone && !UTC.includes(timeZone), `${p}.timeZone`,
-    `"${timeZone}": schedules run in UTC locally; remove timeZone or set it to UTC`);
   c.check(timeZone && schedule?.includes('TZ'), `${p}.schedule`,
     'cannot use both timeZone and a TZ= or CRON_TZ= prefix (Kubernetes refuses it); keep timeZone');
   const concurrency = c.oneOf(spec.concurrencyPolicy, `${p}.concurrencyPolicy`, ['Allow', 'Forbid', 'Replace']);
@@ -72,7 +61,7 @@ export function checkBackupPolicy(
     failedJobsHistoryLimit: c.int(spec.failedJobsHistoryLimit, `${p}.failedJobsHistoryLimit`, 0),
   };
   const job = c.obj(spec.jobConfig, `${p}.jobConfig`, true);
-  const jobConfig = job && checkJobConfig(c, job, `${p}.jobConfig`, sources, na);
+  const jobConfig = job && checkJobConfig(c, job, `${p}.jobConfig`, sources);
   if (!name || !schedule || !jobConfig) return undefined;
   const result: BackupPolicySpec = {
     name,
@@ -89,7 +78,7 @@ export function checkBackupPolicy(
  * Validates `spec.restore` (at path "spec.restore") into `c`. `schema` and `users` are refused for now: a
  * backup is a physical copy of the whole instance.
  */
-export function checkRestore(c: Checker, restore: Obj, sources: EnvSources, na: NotApplying): RestoreSpec | undefined {
+export function checkRestore(c: Checker, restore: Obj, sources: EnvSources): RestoreSpec | undefined {
   const at = 'spec.restore';
   c.keys(restore, at, RESTORE_FIELDS);
   const sourceName = c.str(restore.sourceName, `${at}.sourceName`, true);
@@ -106,7 +95,7 @@ export function checkRestore(c: Checker, restore: Obj, sources: EnvSources, na: 
   c.check(users, `${at}.users`, 'restoring selected users is not supported yet (backups are physical copies of ' +
     'the whole instance); remove it to restore every user');
   const job = c.obj(restore.jobConfig, `${at}.jobConfig`, true);
-  const jobConfig = job && checkJobConfig(c, job, `${at}.jobConfig`, sources, na);
+  const jobConfig = job && checkJobConfig(c, job, `${at}.jobConfig`, sources);
   if (!sourceName || !sourceNamespace || !restorePoint || !jobConfig) return undefined;
   const result: RestoreSpec = { sourceName, sourceNamespace, restorePoint, jobConfig };
   if (schema) result.schema = schema;
@@ -115,37 +104,26 @@ export function checkRestore(c: Checker, restore: Obj, sources: EnvSources, na: 
 }
 
 /** Validates a `jobConfig` at `at`, resolves its environment and expands `$(VAR)` in its bucket settings. */
-export function checkJobConfig(
-  c: Checker, job: Obj, at: string, sources: EnvSources, na: NotApplying,
-): JobConfigSpec | undefined {
+export function checkJobConfig(c: Checker, job: Obj, at: string, sources: EnvSources): JobConfigSpec | undefined {
   c.keys(job, at, JOB_FIELDS);
-  // Required by the CRD, so kept required: the same manifest must still apply on Kubernetes.
   const serviceAccountName = c.str(job.serviceAccountName, `${at}.serviceAccountName`, true);
-  na(`${at}.serviceAccountName`, serviceAccountName,
-    'there are no ServiceAccounts locally; backup and restore jobs run as the agent');
   if (c.required(job.workVolume, `${at}.workVolume`, 'add one such as "workVolume: {emptyDir: {}}"')) {
-    const why = 'not used locally: a MariaDB backup stages nothing (it is streamed), a MySQL one is copied next to the instance\'s data directory';
-    na(`${at}.workVolume`, c.obj(job.workVolume, `${at}.workVolume`), why);
+    c.obj(job.workVolume, `${at}.workVolume`);
   }
   const threads = c.int(job.threads, `${at}.threads`, 1) ?? 4;
-  for (const key of ['cpu', 'maxCpu', 'memory', 'maxMemory']) {
-    na(`${at}.${key}`, job[key], 'backup jobs are not resource-limited locally');
-    c.quantity(job[key], `${at}.${key}`);
-  }
-  na(`${at}.affinity`, c.obj(job.affinity, `${at}.affinity`), 'Kubernetes scheduling does not apply locally');
-  for (const key of ['volumes', 'volumeMounts']) {
-    na(`${at}.${key}`, c.list(job[key], `${at}.${key}`), 'extra volumes are not mounted locally');
-  }
+  for (const key of ['cpu', 'maxCpu', 'memory', 'maxMemory']) c.quantity(job[key], `${at}.${key}`);
+  c.obj(job.affinity, `${at}.affinity`);
+  for (const key of ['volumes', 'volumeMounts']) c.list(job[key], `${at}.${key}`);
   const env = resolveEnv(c, job, at, sources);
   const bucket = c.obj(job.bucketConfig, `${at}.bucketConfig`, true);
-  const bucketConfig = bucket && checkBucket(c, bucket, `${at}.bucketConfig`, env, na);
+  const bucketConfig = bucket && checkBucket(c, bucket, `${at}.bucketConfig`, env, sources.resolving);
   if (!bucketConfig) return undefined;
   const result: JobConfigSpec = { threads, bucketConfig, env };
   if (serviceAccountName) result.serviceAccountName = serviceAccountName;
   return result;
 }
 
-function checkBucket(c: Checker, bucket: Obj, at: string, env: Record<string, string>, na: NotApplying) {
+function checkBucket(c: Checker, bucket: Obj, at: string, env: Record<string, string>, resolving: boolean) {
   c.keys(bucket, at, BUCKET_FIELDS);
   const backendType = (c.str(bucket.backendType, `${at}.backendType`) ?? 's3') as BackendTypeName;
   c.check(!BACKENDS.includes(backendType), `${at}.backendType`,
@@ -158,7 +136,8 @@ function checkBucket(c: Checker, bucket: Obj, at: string, env: Record<string, st
     const raw = c.str(bucket[key], `${at}.${key}`, required);
     if (raw === undefined) return undefined;
     const { text, missing } = expandVars(raw, (n) => env[n]);
-    for (const name of missing) {
+    // Where the environment is not known (a webhook), $(VAR) is expanded by the job that runs.
+    for (const name of resolving ? missing : []) {
       c.add(`${at}.${key}`, `$(${name}) is not defined; define ${name} in jobConfig.env or jobConfig.envFrom, ` +
         `or write the ${key === 'bucketName' ? 'bucket name' : 'value'} itself`);
     }
@@ -170,11 +149,6 @@ function checkBucket(c: Checker, bucket: Obj, at: string, env: Record<string, st
   const caCert = expand('caCert');
   const url = typeof bucket.endpointURL === 'string' ? bucket.endpointURL : undefined;
   c.check(url && !/^https?:\/\//.test(url), `${at}.endpointURL`, `"${url}" must start with http:// or https://`);
-  if (backendType === 'file') {
-    for (const [key, v] of Object.entries({ region, endpointURL, usePathStyle, caCert })) {
-      na(`${at}.${key}`, v, 'the file backend ignores it');
-    }
-  }
   if (bucketName === undefined) return undefined;
   const result: BucketConfigSpec = { bucketName, usePathStyle, backendType };
   if (region) result.region = region;
@@ -193,23 +167,34 @@ export function normalizeRestorePoint(text: string): string | undefined {
 }
 
 /**
- * Validates one BackupPolicy on its own; `documents` are the other documents of its file (the Secrets and
- * ConfigMaps it refers to). For tools and tests; `parseManifest` does the same inside a whole manifest.
+ * Validates one BackupPolicy on its own; `documents` are the Secrets and ConfigMaps it refers to.
  * @throws ManifestError listing every problem.
  */
-export function parseBackupPolicy(doc: unknown, documents: readonly Obj[] = []): {
-  spec: BackupPolicySpec;
-  notApplyingLocally: string[];
-} {
+export function parseBackupPolicy(doc: unknown, documents: readonly Obj[] = []): BackupPolicySpec {
   const c = new Checker();
-  const notApplyingLocally: string[] = [];
   const policy = isObj(doc) ? doc : {};
   c.check(!isObj(doc), 'BackupPolicy', 'expected a mapping (a BackupPolicy document)');
   c.check(given(policy.kind) && policy.kind !== 'BackupPolicy', 'BackupPolicy kind', `${JSON.stringify(policy.kind)}` +
     ' is not BackupPolicy; use kind: BackupPolicy');
   c.check(policy.apiVersion !== API_VERSION, 'BackupPolicy apiVersion',
     `${JSON.stringify(policy.apiVersion ?? null)} is not supported; use apiVersion: ${API_VERSION}`);
-  const spec = checkBackupPolicy(c, policy, new EnvSources(c, documents), notApplyingInto(notApplyingLocally));
+  const spec = checkBackupPolicy(c, policy, new EnvSources(c, documents));
   if (c.problems.length > 0 || !spec) throw new ManifestError(c.problems);
-  return { spec, notApplyingLocally };
+  return spec;
+}
+
+/** The validating webhook for BackupPolicy: every problem of `raw` (references to Secrets are not looked up). */
+export function validateBackupPolicy(raw: unknown): string[] {
+  const c = new Checker();
+  if (!isObj(raw)) return ['expected a BackupPolicy object'];
+  checkBackupPolicy(c, raw, EnvSources.unresolved(c));
+  return c.problems;
+}
+
+/**
+ * What must not change in spec.restore: everything but the resolved environment, so that rotating the credentials
+ * in a referenced Secret is not refused (Kubernetes compares the written spec, which a Secret change leaves alone).
+ */
+export function restoreIdentity(restore: RestoreSpec | undefined) {
+  return restore && { ...restore, jobConfig: { ...restore.jobConfig, env: undefined } };
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { checkCronSyntax, parseSchedule } from '../../../src/backup/cron.ts';
-import { hasCode } from '../../../src/shared/errors.ts';
+import { checkCronSyntax, parseSchedule } from '../../../src/api/cron.ts';
+import { ApiError } from '../../../src/api/errors.ts';
 
 /** The next `n` activations after `after`, as ISO strings without milliseconds. */
 function runs(schedule: string, after: string, n: number): string[] {
@@ -59,7 +59,7 @@ describe('parseSchedule: next activations (UTC)', () => {
   it('keeps the text and refuses an invalid date', () => {
     const s = parseSchedule(' @daily ');
     assert.equal(s.text, ' @daily ');
-    assert.throws(() => s.next(new Date('x')), (e: unknown) => hasCode(e, 'INVALID_ARGUMENT'));
+    assert.throws(() => s.next(new Date('x')), (e: unknown) => (e as { code?: string }).code === 'INVALID_ARGUMENT');
   });
 });
 
@@ -102,7 +102,7 @@ describe('parseSchedule refuses', () => {
   for (const [name, schedule, expected] of cases) {
     it(name, () => {
       assert.throws(() => parseSchedule(schedule), (e: unknown) => {
-        assert.ok(hasCode(e, 'INVALID_ARGUMENT'));
+        assert.ok(e instanceof ApiError && e.code === 'INVALID_ARGUMENT');
         const want = `"${schedule}" is not a cron schedule: `;
         assert.ok(e.message.startsWith(want), e.message);
         assert.ok(e.message.includes(expected), `missing "${expected}" in:\n${e.message}`);

@@ -8,7 +8,7 @@
  * a field that lists no value (","), a day-of-month that no chosen month has ("0 0 30 2 *"), and an `@every`
  * shorter than 1s (robfig silently runs those every second) are errors.
  */
-import { invalidArgument, MocoError } from '../shared/errors.ts';
+import { ApiError, invalid } from './errors.ts';
 
 /** A parsed schedule; times are UTC with whole-second resolution. */
 export interface Schedule {
@@ -18,7 +18,7 @@ export interface Schedule {
    * The first activation strictly after `after` (sub-second parts of `after` are ignored first).
    * Field schedules fire at second 0 of a matching minute; `@every D` fires at `after` (truncated to the
    * second) plus D, so it counts from the previous run.
-   * @throws MocoError INVALID_ARGUMENT for an invalid date.
+   * @throws ApiError for an invalid date.
    */
   next(after: Date): Date;
 }
@@ -58,7 +58,7 @@ const SEARCH_YEARS = 10;
 /**
  * Parses a schedule for local use. Accepts what robfig/cron's `ParseStandard` accepts with the exceptions in
  * the module comment, and a `TZ=`/`CRON_TZ=` prefix only when it names UTC or Etc/UTC.
- * @throws MocoError INVALID_ARGUMENT whose message quotes the schedule, names the bad field and gives an example.
+ * @throws ApiError whose message quotes the schedule, names the bad field and gives an example.
  */
 export function parseSchedule(text: string): Schedule {
   return parse(text, false);
@@ -67,14 +67,14 @@ export function parseSchedule(text: string): Schedule {
 /**
  * Checks a schedule that only matters on Kubernetes (such as `logRotationSchedule`): like
  * {@link parseSchedule}, but any time zone that exists is accepted in the prefix.
- * @throws MocoError INVALID_ARGUMENT like parseSchedule.
+ * @throws ApiError like parseSchedule.
  */
 export function checkCronSyntax(text: string): void {
   parse(text, true);
 }
 
 function parse(text: string, anyZone: boolean): Schedule {
-  const bad = (why: string) => invalidArgument(`"${text}" is not a cron schedule: ${why}`);
+  const bad = (why: string) => invalid(`"${text}" is not a cron schedule: ${why}`);
   let spec = text.trim();
   const tz = /^((?:CRON_)?TZ)=(\S*)/.exec(spec);
   if (tz) {
@@ -133,7 +133,7 @@ interface FieldSet {
   star: boolean;
 }
 
-function parseField(part: string, f: Field, bad: (why: string) => MocoError): FieldSet {
+function parseField(part: string, f: Field, bad: (why: string) => ApiError): FieldSet {
   const range = f.names ? `${f.min}-${f.max} or ${f.names[0]?.toUpperCase()}-${f.names.at(-1)?.toUpperCase()}` :
     `${f.min}-${f.max}`;
   const fix = `use ${range}, for example ${f.example}`;
@@ -177,7 +177,7 @@ function parseField(part: string, f: Field, bad: (why: string) => MocoError): Fi
 }
 
 /** A non-negative decimal (Go's strconv.Atoi, so "+5" and "05" are fine) or, when `f` has names, a name. */
-function number(s: string, f: Field | undefined, fail: (why: string) => MocoError, expr: string): number {
+function number(s: string, f: Field | undefined, fail: (why: string) => ApiError, expr: string): number {
   const named = f?.names?.indexOf(s.toLowerCase()) ?? -1;
   if (f && named >= 0) return named + f.min;
   if (/^[+-]?\d+$/.test(s)) {
@@ -202,7 +202,7 @@ const NS: Record<string, bigint> = {
 const MAX_NS = 2n ** 63n - 1n;
 
 /** `@every <Go duration>`: fires every whole number of seconds of the duration (robfig drops the rest). */
-function every(text: string, duration: string, bad: (why: string) => MocoError): Schedule {
+function every(text: string, duration: string, bad: (why: string) => ApiError): Schedule {
   const fix = 'use for example "@every 1h30m" or "@every 90s"';
   const m = /^([-+]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|0)$/.exec(duration);
   if (!m) throw bad(`"${duration}" is not a duration; ${fix}`);
@@ -225,7 +225,7 @@ function every(text: string, duration: string, bad: (why: string) => MocoError):
 
 function wholeSeconds(d: Date): number {
   const ms = d.getTime();
-  if (Number.isNaN(ms)) throw invalidArgument('cannot compute the next run after an invalid date');
+  if (Number.isNaN(ms)) throw invalid('cannot compute the next run after an invalid date');
   return Math.floor(ms / 1000) * 1000;
 }
 
@@ -265,7 +265,7 @@ class FieldSchedule implements Schedule {
       else return t;
     }
     // parse() refuses schedules that never fire, so this is a bug rather than a user error.
-    throw new MocoError('INTERNAL', `schedule "${this.text}" has no time in the ${SEARCH_YEARS} years after ` +
+    throw new Error(`schedule "${this.text}" has no time in the ${SEARCH_YEARS} years after ` +
       `${after.toISOString()}`);
   }
 }
