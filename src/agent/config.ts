@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../shared/duration.ts';
-import { which } from './tools.ts';
+import { which } from '../shared/tools.ts';
 
 /**
  * Node flags the agent process runs with (the image's ENTRYPOINT, local clusters, the benchmark). A 1 MB

@@ -15,7 +15,7 @@ import { MocoError, failedPrecondition } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { writeNewInstanceId } from './instance-id.ts';
 import type { MysqldInstall } from './mysqld.ts';
-import { run } from './tools.ts';
+import { run } from '../shared/tools.ts';
 import { bootstrapSql, type Passwords } from './users.ts';
 
 export interface InitOptions {

@@ -4,7 +4,6 @@
  * not, why, and since when". Live details (readiness reasons, replication delay, GTID positions) come from the
  * agents themselves, so they are current even while the coordinator is away.
  */
-import { readiness } from '../platform/local/coordinator.ts';
 import { ensureClusterPki } from '../platform/local/instance.ts';
 import { mysqldExitFile, type MysqldExitRecord } from '../platform/local/instance-process.ts';
 import { componentPid, instancePids, type InstancePids } from '../platform/local/processes.ts';
@@ -12,7 +11,7 @@ import { readRoles, type Role } from '../platform/local/roles.ts';
 import { readJsonOptional, type ClusterDir, type ClusterEvent } from '../platform/local/state.ts';
 import { initialStatus, type ClusterStatus, type Condition, type RoleChange } from '../api/types.ts';
 import { AgentClient, type InstanceStatus } from '../shared/agent-client.ts';
-import { probeReadyReason } from '../shared/net.ts';
+import { probeReady, probeReadyReason } from '../shared/net.ts';
 
 export interface InstanceJson {
   index: number;
@@ -108,7 +107,7 @@ export async function clusterStatus(dir: ClusterDir, options: { live?: boolean }
           }
         }
       } else {
-        out.ready = await readiness(p.httpPort);
+        out.ready = await probeReady(p.httpPort, 500).result;
       }
     }
     const exits = await readJsonOptional<MysqldExitRecord>(mysqldExitFile(dir.instance(p.index).root)).catch(() => undefined);

@@ -27,7 +27,7 @@ import { downloadArchive, uploadArchive } from '../../backup/transfer.ts';
 import { MysqlDb, type Db, type Row } from '../db.ts';
 import { num, oneLine, str } from '../flavor/common.ts';
 import { reinitStatements } from '../clone/mysql.ts';
-import { exited, tailLines } from '../tools.ts';
+import { exited, tailLines } from '../../shared/tools.ts';
 import type { Passwords } from '../users.ts';
 
 /** `manifest.json` format of a MySQL backup. */

@@ -16,7 +16,7 @@ import { downloadArchive } from '../../backup/transfer.ts';
 import type { Agent } from '../agent.ts';
 import { requireMysqld } from '../mysqld.ts';
 import { binlogNumber } from './binlogs.ts';
-import { exited, pipeTools, tailLines, which, writeClientOptions } from '../tools.ts';
+import { exited, pipeTools, tailLines, which, writeClientOptions } from '../../shared/tools.ts';
 import { USERS, bootstrapSql, sqlString, type Passwords } from '../users.ts';
 
 /**

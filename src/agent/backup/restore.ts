@@ -19,7 +19,7 @@ import { downloadArchive } from '../../backup/transfer.ts';
 import type { Agent } from '../agent.ts';
 import { markStagedComplete, stagedDirOf } from '../datadir.ts';
 import { writeNewInstanceId } from '../instance-id.ts';
-import { exited, run, tailLines } from '../tools.ts';
+import { exited, run, tailLines } from '../../shared/tools.ts';
 import { PASSWORD_KEYS, type Passwords } from '../users.ts';
 import { requireMysqld } from '../mysqld.ts';
 import { restartMysqld } from '../clone/restart.ts';

@@ -1,5 +1,5 @@
 /**
- * MySQL 8.4 adapter: the seed system's statements (reference section 2), with GTID sets in MySQL's own
+ * MySQL 8.4 adapter: the seed system's statements, with GTID sets in MySQL's own
  * format (tags included), super_read_only for fencing, wait-for-replica-count semi-sync, and the
  * performance_schema timestamps for the replication delay.
  */

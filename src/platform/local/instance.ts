@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { generateMyCnf, type Profile } from '../../agent/mycnf.ts';
+import { generateMyCnf, type Profile } from '../../shared/mycnf.ts';
 import type { MysqldInstall } from '../../agent/mysqld.ts';
 import { PASSWORD_KEYS, loadPasswords, type Passwords } from '../../agent/users.ts';
 import { ensurePki, IDENTITIES, type PkiFiles } from '../../shared/tls.ts';

@@ -6,7 +6,7 @@ import {
   cloneExternal, failover, runSteps, switchover, type AgentApi, type Executor, type OperationTimings, type PlatformApi,
 } from '../../../src/coordinator/operations.ts';
 import type { InstanceStatus, Observation } from '../../../src/coordinator/types.ts';
-import { hasCode, MocoError } from '../../../src/shared/errors.ts';
+import { hasCode, MocoError, type CodedError } from '../../../src/shared/errors.ts';
 import { addressOf, mysqlGtid, observation, replicaOfStatus, status, uuidOf, view, FOREIGN_UUID } from './builders.ts';
 
 type Method = keyof AgentApi;
@@ -138,7 +138,7 @@ function later<T>(w: World, index: number, label: string, ms: number, value: T):
   }, ms));
 }
 
-async function rejectsWith(p: Promise<unknown>, code: Parameters<typeof hasCode>[1], part?: RegExp): Promise<MocoError> {
+async function rejectsWith(p: Promise<unknown>, code: Parameters<typeof hasCode>[1], part?: RegExp): Promise<CodedError> {
   let caught: unknown;
   await assert.rejects(p, (err: unknown) => {
     caught = err;

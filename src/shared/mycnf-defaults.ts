@@ -11,7 +11,7 @@
 export type Settings = Readonly<Record<string, string>>;
 
 /**
- * The seed's overridable `[mysqld]` defaults for MySQL 8.4, as is (reference section 3.2). `tmpdir` and
+ * The seed's overridable `[mysqld]` defaults for MySQL 8.4, as is (MOCO's pkg/mycnf DefaultMycnf). `tmpdir` and
  * `innodb_tmpdir` are absent: they come from the instance paths.
  */
 export const MYSQL_DEFAULTS: Settings = {

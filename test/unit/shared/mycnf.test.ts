@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseName, bufferPoolSize, generateMyCnf, parseQuantity, type MyCnfInput } from '../../../src/agent/mycnf.ts';
-import { MARIADB_DEFAULTS, MARIADB_DROPPED_DEFAULTS, MYSQL_DEFAULTS } from '../../../src/agent/mycnf-defaults.ts';
+import { baseName, bufferPoolSize, generateMyCnf, parseQuantity, type MyCnfInput } from '../../../src/shared/mycnf.ts';
+import { MARIADB_DEFAULTS, MARIADB_DROPPED_DEFAULTS, MYSQL_DEFAULTS } from '../../../src/shared/mycnf-defaults.ts';
 import { hasCode } from '../../../src/shared/errors.ts';
 
 const MiB = 1024 * 1024;

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MocoError } from '../shared/errors.ts';
+import { MocoError } from './errors.ts';
 
 /** Finds an executable on PATH; undefined when absent. */
 export function which(name: string, extraDirs: string[] = ['/usr/sbin', '/usr/local/sbin', '/usr/local/mysql/bin']): string | undefined {

@@ -1,5 +1,5 @@
 /**
- * my.cnf for one instance, by the seed system's rules (reference `moco-behaviour.md` 3.2 and 3.3) for MySQL
+ * my.cnf for one instance, by the seed system's rules (MOCO's pkg/mycnf) for MySQL
  * 8.4 and MariaDB 10.11. Pure and deterministic: the same input gives the same text, byte for byte, so a
  * hash of it can name the config. The caller writes the file.
  *
@@ -8,7 +8,7 @@
  * {@link baseName}), so `innodb_numa_interleave` replaces `loose_innodb_numa_interleave` and a constant
  * `read_only` removes a user's `skip_read_only`.
  */
-import { invalidArgument } from '../shared/errors.js';
+import { invalidArgument } from './errors.ts';
 import {
   DROPPED_USER_BASES,
   DURABILITY_DEFAULTS,
@@ -21,7 +21,7 @@ import {
   MYSQLX_PORT,
   SMALL_DEFAULTS,
   type Settings,
-} from './mycnf-defaults.js';
+} from './mycnf-defaults.ts';
 
 /** The server family: MySQL 8.4 (`mysqld`) or MariaDB 10.11 (`mariadbd`). */
 export type Flavor = 'mysql' | 'mariadb';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 
-import { pipeTools, writeClientOptions } from '../../../src/agent/tools.ts';
+import { pipeTools, writeClientOptions } from '../../../src/shared/tools.ts';
 import { hasCode } from '../../../src/shared/errors.ts';
 
 const sh = (script: string, what: string) => ({ cmd: '/bin/sh', args: ['-c', script], what });
