@@ -13,7 +13,8 @@ import type { InstanceStatus } from '../generated/moco/agent/v1/InstanceStatus.t
 import type { GtidSet } from '../generated/moco/agent/v1/GtidSet.ts';
 import type { ConfigureReplicaRequest__Output } from '../generated/moco/agent/v1/ConfigureReplicaRequest.ts';
 import { MysqlDb, type Db } from './db.ts';
-import type { FlavorAdapter, FlavorStatus } from './flavor/flavor.ts';
+import type { AccountReassertResult, FlavorAdapter, FlavorStatus } from './flavor/flavor.ts';
+import type { Passwords } from './users.ts';
 import { mysqlAdapter } from './flavor/mysql.ts';
 import { mariadbAdapter } from './flavor/mariadb.ts';
 import { killUserConnections } from './connections.ts';
@@ -230,6 +231,20 @@ export class Agent {
     const killed = await killUserConnections(this.db);
     if (killed > 0) this.log.info({ killed }, 'killed user connections');
     return killed;
+  }
+
+  /** Re-asserts the project's accounts with these passwords (see AccountKeeper). */
+  async reassertAccounts(passwords: Passwords): Promise<AccountReassertResult> {
+    const adapter = await this.flavor();
+    return adapter.reassertAccounts(this.db, passwords);
+  }
+
+  /** mysqld's uptime in seconds. */
+  async uptimeSeconds(): Promise<number> {
+    const rows = await this.db.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Uptime'", [], { timeoutMs: this.options.statusTimeoutMs });
+    const v = Number(rows[0]?.Value);
+    if (!Number.isFinite(v)) throw new MocoError('INTERNAL', 'mysqld reported no Uptime');
+    return v;
   }
 
   async flushBinlogs(): Promise<string> {
