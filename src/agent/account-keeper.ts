@@ -2,7 +2,8 @@
  * Keeps the project's accounts as they should be: re-asserts them (the flavor adapter's reassertAccounts) when
  * the agent first reaches its mysqld, again whenever mysqld has restarted since (privileges edited in the grant
  * tables take effect at a restart), and every `intervalMs` in between (an account can be taken over without a
- * restart: docs/users.md). It runs beside everything else and never throws: a failure is logged, counted and
+ * restart: docs/users.md). A restart is told for certain, not guessed from mysqld's uptime: the agent keeps one
+ * connection open, which a restart closes, and each time it has to open it anew counts as a new generation. It runs beside everything else and never throws: a failure is logged, counted and
  * retried with backoff, while probes and RPCs go on as usual.
  */
 import type { Counter } from 'prom-client';
@@ -13,11 +14,14 @@ import type { AccountReassertResult } from './flavor/flavor.ts';
 export interface AccountKeeperOptions {
   /** Re-asserts the accounts once. */
   reassert(): Promise<AccountReassertResult>;
-  /** mysqld's uptime in seconds; rejects while mysqld does not answer. */
-  uptime(): Promise<number>;
+  /**
+   * The generation of the agent's long-lived connection to mysqld: it changes whenever the connection had to be
+   * opened anew (mysqld restarted, or the connection broke). Rejects while mysqld does not answer.
+   */
+  generation(): Promise<number>;
   /** Re-assert this often besides at start and after restarts; 0: only then. */
   intervalMs: number;
-  /** How often mysqld's uptime is looked at (restart detection, retries). */
+  /** How often the connection is looked at (restart detection, retries). */
   tickMs?: number;
   /** First retry delay after a failure; doubles up to `maxBackoffMs`. */
   minBackoffMs?: number;
@@ -27,29 +31,17 @@ export interface AccountKeeperOptions {
   now?: () => number;
 }
 
-/** A restart moves mysqld's start time (now − uptime, whole seconds) forward by more than its jitter. */
-const RESTART_JITTER_MS = 2500;
-/**
- * Between two ticks, uptime (whole seconds, read at some point during the query) may grow by up to about a
- * second less than the clock, more when one query was slow: slack enough not to take that for a restart.
- */
-const UPTIME_SLACK_S = 2.5;
-
 export class AccountKeeper {
   private readonly o: Required<Omit<AccountKeeperOptions, 'now'>> & { now: () => number };
   private readonly stopper = new AbortController();
   private loop: Promise<void> | undefined;
-  /** mysqld's start time (ms) when the accounts were last re-asserted. */
-  private assertedStart: number | undefined;
+  /** The connection generation the accounts were last re-asserted in. */
+  private assertedGeneration: number | undefined;
   private lastRun = 0;
   private retryAt: number | undefined;
   private failures = 0;
   private disabled = false;
   private lastReport = '';
-  /** The previous tick's uptime reading. */
-  private last: { at: number; uptimeS: number } | undefined;
-  /** mysqld did not answer since the last re-assert, or it restarted: re-assert once it answers. */
-  private restartPending = false;
 
   constructor(options: AccountKeeperOptions) {
     this.o = {
@@ -80,36 +72,23 @@ export class AccountKeeper {
    */
   async tick(): Promise<void> {
     if (this.disabled) return;
-    let uptimeS: number;
-    const asked = this.o.now();
+    let generation: number;
     try {
-      uptimeS = await this.o.uptime();
+      generation = await this.o.generation();
     } catch {
-      // mysqld is away (or hung): it may come back restarted, with grant tables edited meanwhile.
-      if (this.assertedStart !== undefined) this.restartPending = true;
-      return;
+      return; // mysqld is away; when it answers again the connection is a new generation
     }
     const now = this.o.now();
-    // When mysqld read its uptime is only known to lie within the query: take the middle.
-    const at = (asked + now) / 2;
-    const started = at - uptimeS * 1000;
-    // Restarted: its start time moved on since the last re-assert, or its uptime grew less than the time passed
-    // since the previous tick (a restart between two ticks).
-    const sinceLast = this.last ? this.last.uptimeS + (at - this.last.at) / 1000 - uptimeS : 0;
-    if (this.assertedStart !== undefined && (started > this.assertedStart + RESTART_JITTER_MS || sinceLast > UPTIME_SLACK_S)) {
-      this.restartPending = true;
-    }
-    this.last = { at, uptimeS };
-    const reason = this.assertedStart === undefined ? 'agent start'
-      : this.restartPending ? 'mysqld restarted or was unreachable'
+    const reason = this.assertedGeneration === undefined ? 'agent start'
+      : generation !== this.assertedGeneration ? 'mysqld restarted or the connection to it broke'
         : this.retryAt !== undefined ? 'retry'
           : this.o.intervalMs > 0 && now - this.lastRun >= this.o.intervalMs ? 'periodic' : undefined;
     if (reason === undefined) return;
     if (this.retryAt !== undefined && now < this.retryAt) return;
-    await this.run(reason, started);
+    await this.run(reason, generation);
   }
 
-  private async run(reason: string, started: number): Promise<void> {
+  private async run(reason: string, generation: number): Promise<void> {
     const t0 = this.o.now();
     let r: AccountReassertResult;
     try {
@@ -135,8 +114,7 @@ export class AccountKeeper {
     const ms = this.o.now() - t0;
     if (r.changes.length > 0) this.o.log.info({ reason, changes: r.changes.length, ms }, 'accounts re-asserted');
     else this.o.log.debug({ reason, ms }, 'accounts as they should be');
-    this.assertedStart = started;
-    this.restartPending = false;
+    this.assertedGeneration = generation;
     this.lastRun = this.o.now();
     this.retryAt = undefined;
     this.failures = 0;

@@ -239,12 +239,9 @@ export class Agent {
     return adapter.reassertAccounts(this.db, passwords);
   }
 
-  /** mysqld's uptime in seconds. */
-  async uptimeSeconds(): Promise<number> {
-    const rows = await this.db.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Uptime'", [], { timeoutMs: this.options.statusTimeoutMs });
-    const v = Number(rows[0]?.Value);
-    if (!Number.isFinite(v)) throw new MocoError('INTERNAL', 'mysqld reported no Uptime');
-    return v;
+  /** Changes whenever mysqld restarted (or the agent's connection to it broke); see MysqlDb.connectionGeneration. */
+  async mysqldGeneration(): Promise<number> {
+    return this.db.connectionGeneration(this.options.statusTimeoutMs);
   }
 
   async flushBinlogs(): Promise<string> {

@@ -73,7 +73,7 @@ export class AgentDaemon {
     if (passwords) {
       this.accounts = new AccountKeeper({
         reassert: () => this.agent.reassertAccounts(passwords),
-        uptime: () => this.agent.uptimeSeconds(),
+        generation: () => this.agent.mysqldGeneration(),
         intervalMs: o.accountCheckIntervalMs ?? 60_000,
         log: o.logger.child({ component: 'accounts' }),
         metrics: { checks: o.metrics.accountChecks, repairs: o.metrics.accountRepairs },
