@@ -83,10 +83,17 @@ export const MARIADB_DROPPED_DEFAULTS: Readonly<Record<string, string>> = {
     'removed in 10.8 and only restored in a later 10.11 patch release, so older 10.11 servers refuse to start',
 };
 
-/** The seed defaults that MariaDB 10.11 knows: {@link MYSQL_DEFAULTS} less {@link MARIADB_DROPPED_DEFAULTS}. */
-export const MARIADB_DEFAULTS: Settings = Object.fromEntries(
-  Object.entries(MYSQL_DEFAULTS).filter(([key]) => !(key in MARIADB_DROPPED_DEFAULTS)),
-);
+/**
+ * The seed defaults that MariaDB 10.11 knows ({@link MYSQL_DEFAULTS} less {@link MARIADB_DROPPED_DEFAULTS}), plus
+ * `log_bin_trust_function_creators`: with binary logging on, MariaDB lets only SUPER holders create triggers and
+ * stored functions unless it is ON, and on MariaDB only moco-agent holds SUPER (SUPER lets an account define a
+ * routine that runs as moco-agent, which writes on a read-only replica; docs/users.md). With ROW binary logging,
+ * which the cluster forces, what these run is logged as rows, so the check it relaxes protects nothing here.
+ */
+export const MARIADB_DEFAULTS: Settings = {
+  ...Object.fromEntries(Object.entries(MYSQL_DEFAULTS).filter(([key]) => !(key in MARIADB_DROPPED_DEFAULTS))),
+  log_bin_trust_function_creators: 'ON',
+};
 
 /** Durable by default (both flavors; MariaDB's own `sync_binlog` default is 0). Overridable. */
 export const DURABILITY_DEFAULTS: Settings = {

@@ -298,6 +298,27 @@ describe('bad manifests and CLI commands', () => {
     assert.equal(r.stdout.trim(), '1');
   });
 
+  it("the seed's guide as moco-writable, literally; the mysql schema stays out of its reach", async () => {
+    const writable = async (sql: string) => runMocoDirFirst(c.dir, ['mysql', '-u', 'moco-writable', name, '--', '-e', sql]);
+    for (const sql of ["CREATE USER 'foo'@'%' IDENTIFIED BY 'bar'", 'CREATE DATABASE db1', "GRANT ALL ON db1.* TO 'foo'@'%'"]) {
+      const r = await writable(sql);
+      assert.equal(r.code, 0, `${sql}: ${r.stdout}\n${r.stderr}`);
+    }
+    const st = await c.status();
+    const foo = await mysql.createConnection({ host: '127.0.0.1', port: Number(st.endpoints.primary?.split(':')[1]), user: 'foo', password: 'bar', connectTimeout: 3000 });
+    try {
+      await foo.query('CREATE TABLE db1.t (id INT PRIMARY KEY)');
+      await foo.query('INSERT INTO db1.t VALUES (1)');
+    } finally {
+      await foo.end();
+    }
+    const version = await runMocoDirFirst(c.dir, ['mysql', '-u', 'moco-writable', name, '--', '-N', '-e', 'SELECT VERSION()']);
+    const grantTable = /mariadb/i.test(version.stdout) ? 'mysql.global_priv SET Priv = Priv' : "mysql.user SET Super_priv = 'Y'";
+    const r = await writable(`UPDATE ${grantTable} WHERE User = 'moco-writable'`);
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /ERROR 1142 .*UPDATE command denied to user 'moco-writable'/);
+  });
+
   it('moco status -o json has the documented shape', async () => {
     const r = await c.moco(['status', name, '-o', 'json']);
     assert.equal(r.code, 0, r.stderr);

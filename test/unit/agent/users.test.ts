@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { PASSWORD_KEYS, bootstrapSql, loadPasswords, type Passwords } from '../../../src/agent/users.ts';
+import { MARIADB_DATABASE_PRIVILEGES, PASSWORD_KEYS, bootstrapSql, loadPasswords, nativePasswordHash, type Passwords } from '../../../src/agent/users.ts';
 import { hasCode } from '../../../src/shared/errors.ts';
 
 const passwords = Object.fromEntries(PASSWORD_KEYS.map((k) => [k, `pw-${k.toLowerCase()}`])) as Passwords;
@@ -85,9 +85,22 @@ describe('bootstrapSql (mariadb)', () => {
       if (SEED[user]?.privs.includes('REPLICATION CLIENT')) assert.ok(all || privs.includes('BINLOG MONITOR'), `${user} lacks BINLOG MONITOR`);
     });
   }
-  it('moco-admin: ALL minus READ_ONLY ADMIN, so read_only stops it', () => {
+  it('moco-admin: ALL minus READ_ONLY ADMIN, SUPER and SET USER, so read_only stops it (also through a routine run as moco-agent)', () => {
     assert.deepEqual(grantOf(stmts, 'moco-admin'), { privs: ['ALL PRIVILEGES'], grantOption: true });
-    assert.ok(stmts.includes("REVOKE READ_ONLY ADMIN ON *.* FROM 'moco-admin'@'%';"));
+    assert.ok(stmts.includes("REVOKE READ_ONLY ADMIN, SUPER, SET USER ON *.* FROM 'moco-admin'@'%';"));
+  });
+  it('moco-writable: only privileges that modify no table globally, ALL on `%` (DELETE HISTORY included), read-only `mysql`', () => {
+    const global = grantOf(stmts, 'moco-writable');
+    assert.deepEqual(global.privs.sort(), ['BINLOG MONITOR', 'CREATE USER', 'PROCESS', 'REPLICATION SLAVE', 'SHOW DATABASES', 'SLAVE MONITOR']);
+    assert.equal(global.grantOption, true);
+    assert.ok(stmts.includes("GRANT ALL PRIVILEGES ON `%`.* TO 'moco-writable'@'%' WITH GRANT OPTION;"));
+    assert.ok(stmts.includes("GRANT SELECT, SHOW VIEW ON `mysql`.* TO 'moco-writable'@'%';"));
+    assert.equal(stmts.filter((x) => x.includes("'moco-writable'")).length, 4, 'CREATE USER and the three grants');
+  });
+  it('moco-writable keeps the seed\'s privileges on user databases: every one of them is in the `%` entry or global', () => {
+    const seedOnDatabases = SEED['moco-writable']?.privs.filter((p) => !['CREATE ROLE', 'DROP ROLE', 'CREATE USER', 'PROCESS',
+      'REPLICATION CLIENT', 'REPLICATION SLAVE', 'SHOW DATABASES'].includes(p)) ?? [];
+    for (const p of seedOnDatabases) assert.ok(MARIADB_DATABASE_PRIVILEGES.includes(p), p);
   });
   it('moco-agent keeps ALL (READ_ONLY ADMIN included)', () => {
     assert.deepEqual(grantOf(stmts, 'moco-agent').privs, ['ALL PRIVILEGES']);
@@ -122,6 +135,13 @@ describe('bootstrapSql (both flavors)', () => {
       assert.ok(!sql.includes('\nDROP USER x'));
     });
   }
+});
+
+describe('nativePasswordHash', () => {
+  it('is what MariaDB stores for IDENTIFIED BY (PASSWORD() of the same text, measured)', () => {
+    assert.equal(nativePasswordHash('agentpw'), '*546CD9F9CD4CDD9F19541F0104BA031F36798C90');
+    assert.equal(nativePasswordHash('wpw'), '*18B3EC224D72F843373C4CE136057829C0EA90FE');
+  });
 });
 
 describe('loadPasswords', () => {

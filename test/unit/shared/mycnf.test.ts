@@ -292,6 +292,11 @@ describe('generateMyCnf: flavors and profiles', () => {
     assert.equal(s.get('rpl_semi_sync_slave_enabled'), 'ON');
     assert.equal(s.get('transaction_isolation'), 'READ-COMMITTED');
   });
+  it('MariaDB trusts function creators by default (only moco-agent holds SUPER there), and the user may say otherwise', () => {
+    assert.equal(mysqld({ flavor: 'mariadb' }).get('log_bin_trust_function_creators'), 'ON');
+    assert.equal(mysqld({ flavor: 'mariadb', userConf: { log_bin_trust_function_creators: 'OFF' } }).get('log_bin_trust_function_creators'), 'OFF');
+    assert.equal(mysqld().has('log_bin_trust_function_creators'), false, 'MySQL keeps the seed defaults');
+  });
   it('MariaDB keeps read_only over a user value too', () => {
     assert.equal(mysqld({ flavor: 'mariadb', userConf: { read_only: 'OFF', gtid_strict_mode: 'OFF' } }).get('read_only'), 'ON');
   });
