@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, parseAgentConfig, AGENT_FLAGS } from '../src/agent/config.ts';
 import { AgentDaemon } from '../src/agent/daemon.ts';
 import { createAgentMetrics } from '../src/agent/metrics.ts';
-import { PASSWORD_KEYS, loadPasswords } from '../src/agent/users.ts';
+import { PASSWORD_KEYS, loadPasswords } from '../src/shared/accounts.ts';
 import { MocoError, messageOf } from '../src/shared/errors.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { loadPkiFiles } from '../src/shared/tls.ts';

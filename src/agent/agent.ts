@@ -14,7 +14,7 @@ import type { GtidSet } from '../generated/moco/agent/v1/GtidSet.ts';
 import type { ConfigureReplicaRequest__Output } from '../generated/moco/agent/v1/ConfigureReplicaRequest.ts';
 import { MysqlDb, type Db } from './db.ts';
 import type { AccountReassertResult, FlavorAdapter, FlavorStatus } from './flavor/flavor.ts';
-import type { Passwords } from './users.ts';
+import type { Passwords } from '../shared/accounts.ts';
 import { mysqlAdapter } from './flavor/mysql.ts';
 import { mariadbAdapter } from './flavor/mariadb.ts';
 import { killUserConnections } from './connections.ts';

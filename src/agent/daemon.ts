@@ -16,7 +16,7 @@ import { buildHttp } from './http.ts';
 import { bindServer, createGrpcServer } from './rpc/server.ts';
 import { StatusHub } from './watch.ts';
 import { AccountKeeper } from './account-keeper.ts';
-import type { Passwords } from './users.ts';
+import type { Passwords } from '../shared/accounts.ts';
 
 export interface DaemonOptions extends Omit<AgentOptions, 'logger'> {
   grpcAddress: string;

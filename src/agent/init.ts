@@ -16,7 +16,7 @@ import type { Logger } from '../shared/logger.ts';
 import { writeNewInstanceId } from './instance-id.ts';
 import type { MysqldInstall } from './mysqld.ts';
 import { run } from '../shared/tools.ts';
-import { bootstrapSql, type Passwords } from './users.ts';
+import { bootstrapSql, type Passwords } from '../shared/accounts.ts';
 
 export interface InitOptions {
   install: MysqldInstall;

@@ -11,7 +11,7 @@ import { requireMysqld, type MysqldInstall } from '../../src/agent/mysqld.ts';
 import { initDataDir } from '../../src/agent/init.ts';
 import { AgentDaemon } from '../../src/agent/daemon.ts';
 import { createAgentMetrics } from '../../src/agent/metrics.ts';
-import type { Passwords } from '../../src/agent/users.ts';
+import type { Passwords } from '../../src/shared/accounts.ts';
 import { AgentClient } from '../../src/shared/agent-client.ts';
 import { silentLogger, createLogger, type Logger } from '../../src/shared/logger.ts';
 import type { PkiFiles } from '../../src/shared/tls.ts';

@@ -20,7 +20,7 @@ import type { Agent } from '../agent.ts';
 import { markStagedComplete, stagedDirOf } from '../datadir.ts';
 import { writeNewInstanceId } from '../instance-id.ts';
 import { exited, run, tailLines } from '../../shared/tools.ts';
-import { PASSWORD_KEYS, type Passwords } from '../users.ts';
+import { PASSWORD_KEYS, type Passwords } from '../../shared/accounts.ts';
 import { requireMysqld } from '../mysqld.ts';
 import { restartMysqld } from '../clone/restart.ts';
 import { bucketTarget, checkLocation } from './bucket.ts';

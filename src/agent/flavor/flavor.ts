@@ -4,7 +4,7 @@
  */
 import type { Db, QueryOptions } from '../db.ts';
 import type { Flavor } from '../../gtid/index.ts';
-import type { Passwords } from '../users.ts';
+import type { Passwords } from '../../shared/accounts.ts';
 
 export type { Flavor };
 

@@ -21,7 +21,7 @@ import type { Db, Row, Statement } from '../db.ts';
 import {
   MARIADB_DATABASE_PRIVILEGES, MARIADB_FENCE_BREAKING, MARIADB_GLOBAL_PRIVILEGES, USERS, nativePasswordHash, sqlAccount,
   sqlIdent, sqlString, type MariadbPrivileges, type Passwords,
-} from '../users.ts';
+} from '../../shared/accounts.ts';
 import { str } from './common.ts';
 import type { AccountReassertResult } from './flavor.ts';
 

@@ -17,7 +17,7 @@ import { ensureDirectory, openBucket } from '../../backup/storage/index.ts';
 import type { BucketTarget } from '../../backup/storage/types.ts';
 import { failedPrecondition, messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { loadPasswords } from '../../agent/users.ts';
+import { loadPasswords } from '../../shared/accounts.ts';
 import { writeJsonAtomic, type ClusterDir } from './state.ts';
 
 /** backup-run.json: what `moco backup` follows. */

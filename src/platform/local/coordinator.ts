@@ -17,7 +17,7 @@ import { ensureClusterPki } from './instance.ts';
 import { readRoles, writeRoles } from './roles.ts';
 import { ClusterDir, writePid, type ClusterFile } from './state.ts';
 import { BackupService } from './backups.ts';
-import { loadPasswords } from '../../agent/users.ts';
+import { loadPasswords } from '../../shared/accounts.ts';
 
 /** The agent's readiness (GET /readyz); false when it does not answer within `timeoutMs`. */
 export function readiness(httpPort: number, timeoutMs = 500): Promise<boolean> {

@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { generateMyCnf, type Profile } from '../../shared/mycnf.ts';
 import type { MysqldInstall } from '../../agent/mysqld.ts';
-import { PASSWORD_KEYS, loadPasswords, type Passwords } from '../../agent/users.ts';
+import { PASSWORD_KEYS, loadPasswords, type Passwords } from '../../shared/accounts.ts';
 import { ensurePki, IDENTITIES, type PkiFiles } from '../../shared/tls.ts';
 
 export interface InstanceLayout {

@@ -9,7 +9,7 @@ import { mariadbAdapter } from '../../../src/agent/flavor/mariadb.ts';
 import { mysqlAdapter } from '../../../src/agent/flavor/mysql.ts';
 import {
   MARIADB_DATABASE_PRIVILEGES, MARIADB_GLOBAL_PRIVILEGES, PASSWORD_KEYS, USERS, nativePasswordHash, type Passwords,
-} from '../../../src/agent/users.ts';
+} from '../../../src/shared/accounts.ts';
 import { FakeDb, mysqlError } from './fake-db.ts';
 
 const passwords = Object.fromEntries(PASSWORD_KEYS.map((k) => [k, `pw-${k.toLowerCase()}`])) as Passwords;

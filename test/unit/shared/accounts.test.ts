@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { MARIADB_DATABASE_PRIVILEGES, PASSWORD_KEYS, bootstrapSql, loadPasswords, nativePasswordHash, type Passwords } from '../../../src/agent/users.ts';
+import { MARIADB_DATABASE_PRIVILEGES, PASSWORD_KEYS, bootstrapSql, loadPasswords, nativePasswordHash, type Passwords } from '../../../src/shared/accounts.ts';
 import { hasCode } from '../../../src/shared/errors.ts';
 
 const passwords = Object.fromEntries(PASSWORD_KEYS.map((k) => [k, `pw-${k.toLowerCase()}`])) as Passwords;
 
-/** The seed system's accounts and privileges ON *.* (reference section 3.1). */
+/** The seed system's accounts and privileges ON *.* (as MOCO's documentation lists them). */
 const SEED: Record<string, { key: keyof Passwords; privs: string[] }> = {
   'moco-admin': { key: 'ADMIN_PASSWORD', privs: ['ALL'] },
   'moco-agent': { key: 'AGENT_PASSWORD', privs: ['BINLOG_ADMIN', 'CLONE_ADMIN', 'RELOAD', 'REPLICATION CLIENT', 'SELECT', 'SERVICE_CONNECTION_ADMIN', 'SYSTEM_VARIABLES_ADMIN'] },

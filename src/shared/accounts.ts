@@ -1,5 +1,5 @@
 /**
- * The project's MySQL accounts and their privileges (the seed system's, reference section 3.1), per flavor,
+ * The project's MySQL accounts and their privileges (the seed system's, as MOCO's documentation lists them), per flavor,
  * and where their passwords come from.
  *
  * MariaDB differences (measured; docs/users.md): REPLICATION CLIENT is called BINLOG MONITOR (plus SLAVE MONITOR
@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Flavor } from '../gtid/index.ts';
-import { invalidArgument } from '../shared/errors.ts';
+import { invalidArgument } from './errors.ts';
 
 export const PASSWORD_KEYS = [
   'ADMIN_PASSWORD', 'AGENT_PASSWORD', 'REPLICATION_PASSWORD', 'CLONE_DONOR_PASSWORD',
