@@ -19,7 +19,8 @@ import { ensureClusterPki, ensurePasswords } from '../platform/local/instance.ts
 import type { HeldLock } from '../platform/local/lock.ts';
 import { componentPid, instancePids } from '../platform/local/processes.ts';
 import { ClusterDir, listClusters, type ClusterFile } from '../platform/local/state.ts';
-import { CliError, dirFlag, parseCommand, resolveCluster, stateDir, usageError, type Io } from './common.ts';
+import { CliError, DIR_OPTION, dirFlag, parseCommand, stateDir, usageError, type Io } from './common.ts';
+import { localTarget } from './local.ts';
 import { interruptSignal, type Interrupt } from './interrupt.ts';
 import { printSummary, waitAvailable } from './wait.ts';
 
@@ -70,7 +71,7 @@ function localNotes(loaded: LoadedManifest, fromUser: boolean): string[] {
 
 export async function up(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
-    file: { type: 'string', short: 'f' }, name: { type: 'string' }, replicas: { type: 'string' },
+    ...DIR_OPTION, file: { type: 'string', short: 'f' }, name: { type: 'string' }, replicas: { type: 'string' },
     detach: { type: 'boolean', short: 'd' }, timeout: { type: 'string', default: '600' },
     'primary-port': { type: 'string' }, 'replica-port': { type: 'string' }, 'ports-from': { type: 'string' },
   }, 'up');
@@ -282,8 +283,7 @@ async function followUntilInterrupted(cd: ClusterDir, io: Io, interrupt: Interru
 }
 
 export async function down(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommand(argv, { purge: { type: 'boolean' } }, 'down');
-  const cd = await resolveCluster(path.resolve(stateDir(values.dir)), positionals[0]);
+  const { cd, values } = await localTarget(argv, 'down', { purge: { type: 'boolean' } });
   let lock: HeldLock;
   try {
     lock = lockCluster(cd);

@@ -239,3 +239,10 @@ export async function loadPasswords(env: NodeJS.ProcessEnv, dir: string | undefi
   }
   return out as Passwords;
 }
+
+/** The accounts handed to users (`moco mysql -u`, `moco credential -u`), with the password each one has. */
+export const PASSWORD_KEY_OF: Record<'moco-readonly' | 'moco-writable' | 'moco-admin', PasswordKey> = {
+  'moco-readonly': 'READONLY_PASSWORD',
+  'moco-writable': 'WRITABLE_PASSWORD',
+  'moco-admin': 'ADMIN_PASSWORD',
+};
