@@ -133,7 +133,8 @@ export async function up(argv: string[], io: Io): Promise<number> {
   try {
     const applied = await prepare(cd, { text, source, spec, loaded, ports, fromUser: values.file !== undefined }, io, interrupt);
     interrupt.throwIfInterrupted();
-    started = await startProcesses(cd, applied, (l) => io.out(l));
+    // Interrupted or failed half-way, it stops what it started itself before it throws.
+    started = await startProcesses(cd, applied, (l) => io.out(l), interrupt.signal);
     if (applied.offline) {
       io.out('the cluster is offline (spec.offline): its instances are stopped, data kept');
       completed = true;
