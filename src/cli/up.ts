@@ -133,8 +133,8 @@ export async function up(argv: string[], io: Io): Promise<number> {
   try {
     const applied = await prepare(cd, { text, source, spec, loaded, ports, fromUser: values.file !== undefined }, io, interrupt);
     interrupt.throwIfInterrupted();
-    // Interrupted or failed half-way, it stops what it started itself before it throws.
-    started = await startProcesses(cd, applied, (l) => io.out(l), interrupt.signal);
+    started = { instances: [], components: [], spawned: [] };
+    await startProcesses(cd, applied, (l) => io.out(l), { signal: interrupt.signal, started });
     if (applied.offline) {
       io.out('the cluster is offline (spec.offline): its instances are stopped, data kept');
       completed = true;

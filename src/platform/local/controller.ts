@@ -220,8 +220,11 @@ async function awaitStart(pid: number, pidFile: () => number | null, what: strin
  * Makes the processes match the spec: every declared instance runs (its orphans, if any, are stopped first), plus
  * the endpoints and the coordinator. Returns what it started; on failure, stops that before throwing.
  */
-export async function startProcesses(cd: ClusterDir, spec: ClusterSpec, report: Report, signal?: AbortSignal): Promise<Started> {
-  const started: Started = { instances: [], components: [], spawned: [] };
+export async function startProcesses(cd: ClusterDir, spec: ClusterSpec, report: Report,
+  o: { signal?: AbortSignal; started?: Started } = {}): Promise<Started> {
+  const { signal } = o;
+  // A caller that passes `started` stops what was started itself, should this fail; else this does.
+  const started: Started = o.started ?? { instances: [], components: [], spawned: [] };
   try {
     if (spec.offline) {
       for (let i = 0; i < spec.replicas; i++) await stopInstanceReported(cd, i, report);
@@ -251,7 +254,7 @@ export async function startProcesses(cd: ClusterDir, spec: ClusterSpec, report: 
       await awaitStart(pid, () => componentPid(cd, c), `the ${c} process`, path.join(cd.logsDir, `${c}.log`), 30_000, signal);
     }
   } catch (err) {
-    await stopStarted(cd, started, report);
+    if (!o.started) await stopStarted(cd, started, report);
     throw err;
   }
   return started;
