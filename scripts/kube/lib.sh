@@ -82,6 +82,20 @@ take_lock() {
   fi
 }
 
+# Nothing from the Pod and Service ranges is forwarded out of the machine: through any interface that is not
+# one of the test bed's bridges (moco-*). These two rules go first in FORWARD, also ahead of the rules
+# kube-proxy puts there when it starts (they accept, for one, packets marked for masquerading): call again after
+# kube-proxy has started. kube-proxy only checks that its rules exist, so the order stays.
+pin_forward_rules() {
+  local r
+  for r in "-s $MOCO_KUBE_POD_CIDR" "-d $MOCO_KUBE_SERVICE_CIDR"; do
+    # shellcheck disable=SC2086 # r is two words on purpose
+    while iptables -w -D FORWARD $r ! -o moco-+ -m comment --comment moco-kube -j DROP 2>/dev/null; do :; done
+    # shellcheck disable=SC2086
+    iptables -w -I FORWARD 1 $r ! -o moco-+ -m comment --comment moco-kube -j DROP
+  done
+}
+
 # spawn_daemon PIDFILE LOGFILE CMD...: starts CMD in a session of its own (it outlives this script and Ctrl-C
 # of it) and records its PID. The lock's file descriptor is closed first: a daemon holding it would keep every
 # later start or stop of the test bed waiting.

@@ -25,6 +25,7 @@ if rec_alive "$x.kubelet" && rec_alive "$x.containerd"; then log "$x already run
 # Half a node (one daemon died): stop the rest first.
 node_stop "$x"
 [ -f "$PAUSE_ARCHIVE" ] || bash "$KUBE_SCRIPTS/images.sh" pause --no-import
+# shellcheck disable=SC2034 # lib.sh's log lines name the node
 SELF="start-node $x"
 N=$(node_dir "$x"); SOCK=$(node_sock "$x"); BR=$(node_bridge "$x")
 mkdir -p "$N/containerd/root" "$N/containerd/state" "$N/containerd/opt" "$N/cni/net.d" "$N/cni/ipam" \

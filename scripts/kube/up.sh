@@ -84,8 +84,7 @@ for x in $MOCO_KUBE_NODES; do
   ip link add "$br" type bridge; ip addr add "10.244.$i.1/24" dev "$br"; ip link set "$br" up
 done
 ip route replace "$MOCO_KUBE_SERVICE_CIDR" dev "$(node_bridge node-a)"
-iptables -w -I FORWARD 1 -s "$MOCO_KUBE_POD_CIDR" ! -o moco-+ -m comment --comment moco-kube -j DROP
-iptables -w -I FORWARD 1 -d "$MOCO_KUBE_SERVICE_CIDR" ! -o moco-+ -m comment --comment moco-kube -j DROP
+pin_forward_rules
 
 # etcd on a tmpfs: the test bed is thrown away anyway, and fsyncs on a disk busy with other tests slow every
 # API call down.
@@ -153,6 +152,8 @@ log "waiting for the nodes to be Ready"
 # shellcheck disable=SC2086
 wait_nodes_ready 180 $MOCO_KUBE_NODES || { kctl get nodes >&2 || true; die "the nodes are not Ready after 180s (logs: $LOGS/node-*.kubelet.log)"; }
 log "nodes Ready"
+for ((t = 0; t < 300; t++)); do iptables -w -S FORWARD 2>/dev/null | grep -q -- '-j KUBE-FORWARD' && break; sleep 0.1; done
+pin_forward_rules
 
 log "storage: 6 local PersistentVolumes per node, StorageClass local-storage (default), the recycling loop"
 VOL="$MOCO_KUBE_ROOT/volumes"
