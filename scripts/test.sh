@@ -60,6 +60,7 @@ if [ "$suite" = all ] || [ "$suite" = kube ]; then
     bash scripts/kube/up.sh
   fi
   bash scripts/kube/images.sh
+  export MOCO_KUBE_IMAGES_READY=1
   echo "== kube tests (${#kube_files[@]} files)"
   run_tests "${kube_files[@]}" || rc=$?
 fi

@@ -159,20 +159,21 @@ describe('Kubernetes test bed', { timeout: 900_000 }, () => {
   });
 
   it('a failed node goes NotReady and comes back with its Pod (fail-node.sh, start-node.sh)', async () => {
+    // The node of smoke-0: the scheduler placed the Pods, and smoke-2 is gone since the test above.
+    const node = (await pods()).find((p) => p.metadata.name === 'smoke-0')!.spec.nodeName!;
     const t0 = Date.now();
-    await failNode('node-b');
-    await waitFor('node-b NotReady', async () => (await nodeReady('node-b')) !== 'True', { timeoutMs: 90_000 });
-    process.stdout.write(`# node-b NotReady ${((Date.now() - t0) / 1000).toFixed(1)} s after it failed\n`);
-    const others = (await pods()).filter((p) => p.spec.nodeName !== 'node-b');
+    await failNode(node);
+    await waitFor(`${node} NotReady`, async () => (await nodeReady(node)) !== 'True', { timeoutMs: 90_000 });
+    process.stdout.write(`# ${node} NotReady ${((Date.now() - t0) / 1000).toFixed(1)} s after it failed\n`);
+    const others = (await pods()).filter((p) => p.spec.nodeName !== node);
     assert.ok(others.length > 0 && others.every(ready), 'the Pods on the other nodes stay Ready');
     const t1 = Date.now();
-    await startNode('node-b');
-    await waitFor('the Pod on node-b Ready again', async () => {
-      const p = (await pods()).find((x) => x.spec.nodeName === 'node-b');
-      return p !== undefined && ready(p);
+    await startNode(node);
+    await waitFor(`smoke-0 Ready again on ${node}`, async () => {
+      const p = (await pods()).find((x) => x.metadata.name === 'smoke-0');
+      return p !== undefined && p.spec.nodeName === node && ready(p);
     }, { timeoutMs: 180_000, intervalMs: 1000 });
-    process.stdout.write(`# node-b and its Pod Ready ${((Date.now() - t1) / 1000).toFixed(1)} s after start-node.sh\n`);
-    const b = (await pods()).find((x) => x.spec.nodeName === 'node-b')!;
-    assert.equal((await sql(b.metadata.name, ['-uroot', '--socket=/run/mysqld.sock', '-e', 'select 1'])).trim(), '1');
+    process.stdout.write(`# ${node} and its Pod Ready ${((Date.now() - t1) / 1000).toFixed(1)} s after start-node.sh\n`);
+    assert.equal((await sql('smoke-0', ['-uroot', '--socket=/run/mysqld.sock', '-e', 'select 1'])).trim(), '1');
   });
 });
