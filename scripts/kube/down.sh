@@ -37,6 +37,7 @@ stop_pidfile "$PIDS/kcm" kube-controller-manager 10
 stop_pidfile "$PIDS/apiserver" kube-apiserver 5
 stop_pidfile "$PIDS/etcd" etcd 10
 
+log "removing iptables rules and chains, bridges, cgroups, mounts"
 # iptables: our FORWARD rules; the chains kubelet and kube-proxy made, unless another one still needs them.
 iptables -w -S FORWARD 2>/dev/null | grep -- '--comment moco-kube' | sed 's/^-A /-D /' \
   | while read -r rule; do eval "iptables -w $rule" 2>/dev/null || true; done
@@ -104,6 +105,7 @@ if [ -f "$HOSTSTATE/sysctls" ]; then
 fi
 
 if [ -f "$MARKER" ]; then
+  log "deleting $MOCO_KUBE_ROOT (the nodes' image stores are most of it)"
   rm -rf "$MOCO_KUBE_ROOT/last-logs"
   [ -d "$LOGS" ] && mv "$LOGS" "$MOCO_KUBE_ROOT/last-logs"
   find "$MOCO_KUBE_ROOT" -mindepth 1 -maxdepth 1 ! -name last-logs -exec rm -rf {} +

@@ -159,16 +159,11 @@ node_container_pids() {
 }
 # The containerd shims of node X: "PID ID" per line (found by the node's socket in their command line).
 node_shims() {
-  local sock p cmd
+  local sock
   sock=$(node_sock "$1")
-  for p in /proc/[0-9]*; do
-    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
-    case $cmd in
-      *containerd-shim*"-address $sock "*|*containerd-shim*"-address $sock") ;;
-      *) continue ;;
-    esac
-    echo "${p#/proc/} $(echo "$cmd" | grep -oE -- '-id [^ ]+' | cut -d' ' -f2)"
-  done
+  ps -eo pid=,args= | awk -v s="-address $sock" '/containerd-shim/ && (index($0, s " ") || substr($0, length($0) - length(s) + 1) == s) {
+    for (i = 2; i < NF; i++) if ($i == "-id") { print $1, $(i + 1); break }
+  }'
 }
 
 # node_stop X: stops node X at once, as when its machine dies: SIGKILL (by PID) for its kubelet and containerd,
