@@ -42,8 +42,19 @@ mkdir -p "$IC" "$ST/tmp"
 export TMPDIR="$ST/tmp" BUILDAH_ISOLATION=chroot
 bh() { buildah --root "$ST/storage" --runroot "$ST/run" --storage-driver vfs --registries-conf "$ST/registries.conf" "$@"; }
 has_image() { bh images -q "$1" >/dev/null 2>&1; }
+# buildah (containers/image) keeps a blob-info cache in /var/lib/containers/cache whatever --root says: when
+# that directory did not exist before, remove what the build left there.
+varlib_existed=1
+[ -e /var/lib/containers ] || varlib_existed=0
 work=""
-trap '[ -z "$work" ] || rm -rf "$work"' EXIT
+cleanup() {
+  [ -z "$work" ] || rm -rf "$work"
+  if [ "$varlib_existed" = 0 ]; then
+    rm -f /var/lib/containers/cache/blob-info-cache-v1.boltdb
+    rmdir /var/lib/containers/cache /var/lib/containers 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
 work=$(mktemp -d "$ST/tmp/images.XXXXXX")
 hash_files() { (cd "$1" && shift && find "$@" -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-12; }
 
