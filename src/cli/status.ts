@@ -10,6 +10,7 @@ import { mysqldExitFile, type MysqldExitRecord } from '../platform/local/instanc
 import { componentPid, instancePids, type InstancePids } from '../platform/local/processes.ts';
 import { readRoles, type Role } from '../platform/local/roles.ts';
 import { readJsonOptional, type ClusterDir, type ClusterEvent } from '../platform/local/state.ts';
+import { readHeartbeat } from '../platform/local/heartbeat.ts';
 import { initialStatus, type ClusterStatus, type Condition, type RoleChange } from '../api/types.ts';
 import { AgentClient, type InstanceStatus } from '../shared/agent-client.ts';
 import { probeReadyReason } from '../shared/net.ts';
@@ -45,6 +46,7 @@ export interface StatusJson {
   clusteringActive: boolean;
   /** False while `moco stop reconciliation` is in effect (manifest changes are stored, not applied). */
   reconciliationActive: boolean;
+  /** When the coordinator last observed the cluster (its heartbeat); null before its first observation. */
   observedAt: string | null;
   coordinator: { pid: number | null };
   endpoints: { primary: string | null; replica: string | null; pid: number | null };
@@ -77,9 +79,9 @@ async function liveOf(agent: AgentClient): Promise<InstanceJson['live']> {
 }
 
 export async function clusterStatus(dir: ClusterDir, options: { live?: boolean } = {}): Promise<StatusJson> {
-  const [cluster, spec, stored, roles, ports, ann] = await Promise.all([
+  const [cluster, spec, stored, roles, ports, ann, heartbeat] = await Promise.all([
     dir.readCluster(), dir.readSpec(), dir.readStatus(), readRoles(dir.rolesFile),
-    readJsonOptional<{ primary: number; replica: number }>(dir.endpointsFile), dir.readAnnotations(),
+    readJsonOptional<{ primary: number; replica: number }>(dir.endpointsFile), dir.readAnnotations(), readHeartbeat(dir),
   ]);
   const st: ClusterStatus = { ...initialStatus(), ...stored };
   const endpointsPid = componentPid(dir, 'endpoints');
@@ -137,7 +139,7 @@ export async function clusterStatus(dir: ClusterDir, options: { live?: boolean }
     },
     clusteringActive: !ann.clusteringStopped,
     reconciliationActive: !ann.reconciliationStopped,
-    observedAt: st.observedAt ?? null,
+    observedAt: heartbeat?.observedAt ?? null,
     coordinator: { pid: componentPid(dir, 'coordinator') },
     endpoints: {
       primary: endpointsPid && ports ? `127.0.0.1:${ports.primary}` : null,

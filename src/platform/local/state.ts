@@ -5,12 +5,14 @@
  *
  *   <dir>/<name>/cluster.json      ports and instances (allocated once)
  *   <dir>/<name>/manifest.yaml     the manifest as last applied; spec.json: its normalized spec
- *   <dir>/<name>/status.json       MySQLCluster.status, written by the coordinator
+ *   <dir>/<name>/status.json       MySQLCluster.status and its resourceVersion; each writer (coordinator, backups) patches
+ *                                  its own fields under run/status.lock (platform.ts LocalStatusStore)
  *   <dir>/<name>/roles.json        published roles (Pod labels), read by the endpoints process
  *   <dir>/<name>/annotations.json  clustering / reconciliation stopped
  *   <dir>/<name>/requests/switchover   a switchover request (the demote annotation)
  *   <dir>/<name>/events.jsonl      events, one JSON object per line
  *   <dir>/<name>/run/*.pid         coordinator and endpoints PIDs; endpoints.json: their ports
+ *   <dir>/<name>/run/coordinator-heartbeat.json  {pid, observedAt}: the coordinator's last observation (heartbeat.ts)
  *   <dir>/<name>/run/*.lock        process-lifetime locks: cli (a command at work), coordinator, endpoints
  *   <dir>/<name>/instances/<i>/    one instance (see instance.ts), run/{supervisor,agent}.pid and instance.lock there
  *   <dir>/<name>/passwords/ pki/   credentials, mode 0600
@@ -70,6 +72,10 @@ export class ClusterDir {
   get specFile(): string { return this.path('spec.json'); }
   get manifestFile(): string { return this.path('manifest.yaml'); }
   get statusFile(): string { return this.path('status.json'); }
+  /** Held while a writer patches status.json (read-modify-write), by any process. */
+  get statusLockFile(): string { return this.path('run', 'status.lock'); }
+  /** The coordinator's heartbeat (heartbeat.ts). */
+  get heartbeatFile(): string { return this.path('run', 'coordinator-heartbeat.json'); }
   get rolesFile(): string { return this.path('roles.json'); }
   get annotationsFile(): string { return this.path('annotations.json'); }
   get switchoverRequestFile(): string { return this.path('requests', 'switchover'); }
@@ -104,12 +110,17 @@ export class ClusterDir {
 
   readCluster(): Promise<ClusterFile> { return readJson<ClusterFile>(this.clusterFile); }
   readSpec(): Promise<ClusterSpec> { return readJson<ClusterSpec>(this.specFile); }
-  async readStatus(): Promise<ClusterStatus | undefined> { return readJsonOptional<ClusterStatus>(this.statusFile); }
+  /** The stored status without its version (status writers use platform.ts LocalStatusStore). */
+  async readStatus(): Promise<ClusterStatus | undefined> {
+    const stored = await readJsonOptional<ClusterStatus & { resourceVersion?: string }>(this.statusFile);
+    if (!stored) return undefined;
+    const { resourceVersion: _, ...status } = stored;
+    return status;
+  }
   async readAnnotations(): Promise<Annotations> { return (await readJsonOptional<Annotations>(this.annotationsFile)) ?? {}; }
   writeCluster(c: ClusterFile): Promise<void> { return writeJsonAtomic(this.clusterFile, c); }
   // The spec may hold object-storage credentials (jobConfig env): private.
   writeSpec(s: ClusterSpec): Promise<void> { return writeJsonAtomic(this.specFile, s, 0o600); }
-  writeStatus(s: ClusterStatus): Promise<void> { return writeJsonAtomic(this.statusFile, s); }
   writeAnnotations(a: Annotations): Promise<void> { return writeJsonAtomic(this.annotationsFile, a); }
 
   async switchoverRequested(): Promise<boolean> {
