@@ -162,19 +162,20 @@ export class ClusterManager {
       metrics.reconciliationStopped.set(ann.reconciliationStopped ? 1 : 0);
       this.exportBackup();
       if (ann.clusteringStopped) {
-        beat = this.heartbeat();
         for (const g of [metrics.available, metrics.healthy, metrics.readyReplicas, metrics.errantReplicas]) g.set(NaN);
-        this.writeStatus(statusStopped(this.stored, new Date(this.clock.now()), !!ann.reconciliationStopped));
+        const now = new Date(this.clock.now());
+        beat = this.heartbeatAfter(this.writeStatus(statusStopped(this.stored, now, !!ann.reconciliationStopped)), now);
         await this.settleWrites();
         return false;
       }
       const obs = await this.observe(spec);
-      beat = this.heartbeat();
+      const observedAt = new Date(this.clock.now());
       const d = decide(obs, this.o.decide);
       if (d.state !== this.stored.state) log.info({ state: d.state, primary: d.primary, why: d.message }, 'cluster state');
       // Written while the operation runs (a failover does not wait for the state Failed to be stored); every later
-      // write of this cycle (the new primary's index) is queued behind it and refused if it failed.
-      this.writeStatus(statusAfter(this.stored, d, new Date(this.clock.now()), !!ann.reconciliationStopped));
+      // write of this cycle (the new primary's index) is queued behind it and refused if it failed. The heartbeat
+      // follows the write, so that a heartbeat newer than a moment means the status reflects an observation since.
+      beat = this.heartbeatAfter(this.writeStatus(statusAfter(this.stored, d, observedAt, !!ann.reconciliationStopped)), observedAt);
       metrics.available.set(d.state === 'Healthy' || d.state === 'Degraded' ? 1 : 0);
       metrics.healthy.set(d.state === 'Healthy' ? 1 : 0);
       metrics.readyReplicas.set(d.syncedReplicas);
@@ -312,9 +313,11 @@ export class ClusterManager {
     m.backupWarnings.set(b.warnings?.length ?? 0);
   }
 
-  private async heartbeat(): Promise<void> {
+  /** Records the heartbeat for `observedAt` once `written` says the status of that observation is stored. */
+  private async heartbeatAfter(written: Promise<boolean>, observedAt: Date): Promise<void> {
+    if (!await written) return;
     try {
-      await this.o.platform.heartbeat(new Date(this.clock.now()));
+      await this.o.platform.heartbeat(observedAt);
     } catch (err) {
       this.o.log.warn({ err: messageOf(err) }, 'cannot record the heartbeat');
     }
@@ -326,10 +329,14 @@ export class ClusterManager {
     this.version = version;
   }
 
-  /** Queues a write of the coordinator's fields of `next` that differ from the stored status (none: no write). */
-  private writeStatus(next: ClusterStatus): void {
+  /**
+   * Queues a write of the coordinator's fields of `next` that differ from the stored status (none: no write).
+   * Resolves with whether the status is now stored as `next` (failures surface in settleWrites).
+   */
+  private writeStatus(next: ClusterStatus): Promise<boolean> {
     const patch = ownedChanges('coordinator', this.stored, next);
-    if (patch) void this.queuePatch(patch).catch(() => undefined);
+    if (!patch) return this.writes.then(() => this.writeFailure === undefined);
+    return this.queuePatch(patch).then(() => true, () => false);
   }
 
   /** Waits for the queued status writes; throws the first that failed. */

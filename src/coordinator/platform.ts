@@ -194,9 +194,10 @@ export interface ClusterPlatform extends StatusStore {
    */
   readAnnotations(): Promise<ClusterAnnotations>;
   /**
-   * Says the coordinator is alive and observed at `observedAt` (called after every observation; an implementation
-   * may write less often). Kubernetes: renews a Lease (holderIdentity, renewTime). Locally: run/coordinator-heartbeat.json
-   * ({pid, observedAt}), which moco status reads.
+   * Says the coordinator is alive and observed at `observedAt`: called after every observation, once the status
+   * computed from it is stored (so a heartbeat newer than a moment means the status reflects an observation since).
+   * An implementation may write less often. Kubernetes: renews a Lease (holderIdentity, renewTime). Locally:
+   * run/coordinator-heartbeat.json ({pid, observedAt}), which moco status reads.
    */
   heartbeat(observedAt: Date): Promise<void>;
   /**

@@ -22,6 +22,8 @@ class StatusCell {
   status: ClusterStatus = withDefaults(undefined);
   version = 1;
   readonly patches: RecordedPatch[] = [];
+  /** Status patches and heartbeats, in the order they happened ('patch:<owner>', 'heartbeat'). */
+  readonly journal: string[] = [];
   /** Runs before a patch is checked (a test makes another writer get in between here). */
   beforePatch: ((owner: StatusOwner) => void) | undefined;
 }
@@ -42,6 +44,7 @@ class MemoryStatusStore implements StatusStore {
     this.cell.status = structuredClone(applyStatusPatch(this.cell.status, patch));
     this.cell.version++;
     this.cell.patches.push({ owner, patch: structuredClone(patch) as Record<string, unknown> });
+    this.cell.journal.push(`patch:${owner}`);
     return String(this.cell.version);
   }
 }
@@ -102,6 +105,12 @@ export class MemoryPlatform extends MemoryStatusStore implements ClusterPlatform
 
   async heartbeat(observedAt: Date): Promise<void> {
     this.heartbeats.push(observedAt);
+    this.cell.journal.push('heartbeat');
+  }
+
+  /** Status patches and heartbeats, in order. */
+  get journal(): string[] {
+    return this.cell.journal;
   }
 
   async readRoles(replicas: number): Promise<Role[]> {

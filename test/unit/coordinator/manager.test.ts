@@ -170,6 +170,7 @@ describe('ClusterManager', () => {
     assert.equal(st.syncedReplicas, 3);
     assert.equal(st.availableOnce, true);
     assert.equal(r.platform.patches.length, 1, 'one write');
+    assert.deepEqual(r.platform.journal, ['patch:coordinator', 'heartbeat'], 'the heartbeat follows the status of its observation');
     assert.ok(r.platform.patches.every((p) => p.owner === 'coordinator' && !('backup' in p.patch) && !('observedAt' in p.patch)));
     const since = cond(st, 'Healthy')?.lastTransitionTime;
     await r.polls(5);
