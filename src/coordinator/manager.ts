@@ -11,19 +11,18 @@
  * backup side's write is re-read and retried).
  */
 import type { ClusterSpec } from '../api/spec.ts';
-import { initialStatus, type ClusterStatus } from '../api/types.ts';
+import type { ClusterStatus } from '../api/types.ts';
 import type { InstanceStatus } from '../shared/agent-client.ts';
 import { systemClock, type Clock, type Timer } from '../shared/clock.ts';
 import { MocoError, messageOf } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { Backoff, retry, type BackoffOptions } from '../shared/retry.ts';
+import { Backoff, type BackoffOptions } from '../shared/retry.ts';
 import { decide, type Decision, type DecideOptions } from './decide.ts';
 import type { ClusterMetrics } from './metrics.ts';
 import { cloneExternal, failover, runSteps, switchover, DEFAULT_TIMINGS, type Executor, type OperationTimings } from './operations.ts';
-import {
-  applyStatusPatch, isStatusConflict, ownedChanges, sameOwnedFields, type ClusterPlatform, type StatusPatch,
-} from './platform.ts';
+import type { ClusterPlatform, StatusPatch } from './platform.ts';
 import { statusAfter, statusStopped } from './status.ts';
+import { CoordinatorStatusWriter } from './status-writer.ts';
 import type { InstanceView, Observation } from './types.ts';
 
 export interface ManagerOptions {
@@ -63,9 +62,8 @@ interface Unavailability {
 
 export class ClusterManager {
   private readonly clock: Clock;
-  /** The status as last read or written, and its version. */
-  private stored: ClusterStatus = initialStatus();
-  private version = '';
+  /** The status as last read or written, and the coordinator's writes of it. */
+  private readonly status: CoordinatorStatusWriter;
   private spec: ClusterSpec | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
@@ -80,23 +78,20 @@ export class ClusterManager {
   private readonly cloneBackoff: Backoff;
   /** Coordinator fields to write after the operation (lastFailover / lastSwitchover). */
   private afterOperation: StatusPatch<'coordinator'> | undefined;
-  /** Status patches run one at a time, in order; a cycle's state write does not hold up its operation. */
-  private writes: Promise<void> = Promise.resolve();
-  /** The first status write of this cycle that failed: later writes of the cycle are refused (see queuePatch). */
-  private writeFailure: unknown;
   /** Why each instance could not be observed (logged when it changes). */
   private readonly unobserved = new Map<number, string>();
   private readonly ex: Executor;
 
   constructor(private readonly o: ManagerOptions) {
     this.clock = o.clock ?? systemClock;
+    this.status = new CoordinatorStatusWriter(o.platform, this.clock);
     this.cloneBackoff = new Backoff(o.cloneRetry ?? CLONE_RETRY);
     this.ex = this.executor();
   }
 
   /** Reads the stored status (a restarted manager resumes from it) and starts the loop. */
   async start(): Promise<void> {
-    await this.refreshStatus();
+    await this.status.refresh();
     this.loopDone = this.loop();
   }
 
@@ -115,7 +110,11 @@ export class ClusterManager {
 
   /** The status as last read or written. */
   current(): ClusterStatus {
-    return this.stored;
+    return this.status.stored;
+  }
+
+  private get stored(): ClusterStatus {
+    return this.status.stored;
   }
 
   /** Runs a cycle at once (a stream event, a request, a spec change); triggers while one runs collapse into one. */
@@ -150,32 +149,32 @@ export class ClusterManager {
     const { platform, metrics, log } = this.o;
     const started = this.clock.now();
     metrics.checks.inc();
-    this.writeFailure = undefined;
+    this.status.beginCycle();
     let beat: Promise<void> | undefined;
     try {
       const spec = await platform.readSpec();
       this.spec = spec;
       this.ensureWatches(spec.replicas);
       metrics.replicas.set(spec.replicas);
-      const [ann] = await Promise.all([platform.readAnnotations(), this.refreshStatus()]);
+      const [ann] = await Promise.all([platform.readAnnotations(), this.status.refresh()]);
       metrics.clusteringStopped.set(ann.clusteringStopped ? 1 : 0);
       metrics.reconciliationStopped.set(ann.reconciliationStopped ? 1 : 0);
       this.exportBackup();
       if (ann.clusteringStopped) {
         for (const g of [metrics.available, metrics.healthy, metrics.readyReplicas, metrics.errantReplicas]) g.set(NaN);
         const now = new Date(this.clock.now());
-        beat = this.heartbeatAfter(this.writeStatus(statusStopped(this.stored, now, !!ann.reconciliationStopped)), now);
-        await this.settleWrites();
+        beat = this.heartbeatAfter(this.status.update(statusStopped(this.stored, now, !!ann.reconciliationStopped)), now);
+        await this.status.settle();
         return false;
       }
       const obs = await this.observe(spec);
       const observedAt = new Date(this.clock.now());
       const d = decide(obs, this.o.decide);
       if (d.state !== this.stored.state) log.info({ state: d.state, primary: d.primary, why: d.message }, 'cluster state');
-      // Written while the operation runs (a failover does not wait for the state Failed to be stored); every later
-      // write of this cycle (the new primary's index) is queued behind it and refused if it failed. The heartbeat
-      // follows the write, so that a heartbeat newer than a moment means the status reflects an observation since.
-      beat = this.heartbeatAfter(this.writeStatus(statusAfter(this.stored, d, observedAt, !!ann.reconciliationStopped)), observedAt);
+      // Written while the operation runs (a failover does not wait for the state Failed to be stored: it goes with
+      // the new primary's index, see status-writer.ts). The heartbeat follows the write, so that a heartbeat newer
+      // than a moment means the status reflects an observation since.
+      beat = this.heartbeatAfter(this.status.update(statusAfter(this.stored, d, observedAt, !!ann.reconciliationStopped)), observedAt);
       metrics.available.set(d.state === 'Healthy' || d.state === 'Degraded' ? 1 : 0);
       metrics.healthy.set(d.state === 'Healthy' ? 1 : 0);
       metrics.readyReplicas.set(d.syncedReplicas);
@@ -191,16 +190,16 @@ export class ClusterManager {
       } finally {
         const patch = this.afterOperation;
         this.afterOperation = undefined;
-        if (patch) void this.queuePatch(patch).catch(() => undefined);
+        if (patch) void this.status.write(patch).catch(() => undefined);
       }
-      await this.settleWrites();
+      await this.status.settle();
       return redo;
     } catch (err) {
       metrics.errors.inc();
       log.warn({ err: messageOf(err) }, 'clustering operation failed; retrying');
       return false;
     } finally {
-      await this.writes;
+      await this.status.settle().catch(() => undefined);
       await beat;
       metrics.processing.observe((this.clock.now() - started) / 1000);
     }
@@ -220,13 +219,13 @@ export class ClusterManager {
           platform.event(type, reason, message);
         },
         setPrimaryIndex: async (index, why) => {
-          await this.patchOwned({ currentPrimaryIndex: index });
+          await this.status.write({ currentPrimaryIndex: index });
           if (why === 'failover') metrics.failovers.inc();
           else metrics.switchovers.inc();
           if (this.unavailable) this.unavailable.to = index;
         },
         recordSemiSyncAcks: async (acks) => {
-          if (this.stored.semiSyncAcks !== acks) await this.patchOwned({ semiSyncAcks: acks });
+          if (this.stored.semiSyncAcks !== acks) await this.status.write({ semiSyncAcks: acks });
         },
       },
       timings: { ...DEFAULT_TIMINGS, ...this.o.timings },
@@ -252,12 +251,12 @@ export class ClusterManager {
           const delay = this.cloneBackoff.next();
           this.cloneRetryAt = this.clock.now() + delay;
           this.o.log.warn({ err: messageOf(err), retryInMs: delay }, 'clone from the external source failed');
-          await this.patchOwned({ lastCloneFailure: { time: new Date(this.clock.now()).toISOString(), message: messageOf(err) } });
+          await this.status.write({ lastCloneFailure: { time: new Date(this.clock.now()).toISOString(), message: messageOf(err) } });
           throw err;
         }
         this.cloneBackoff.reset();
         this.cloneRetryAt = 0;
-        if (this.stored.lastCloneFailure) await this.patchOwned({ lastCloneFailure: undefined });
+        if (this.stored.lastCloneFailure) await this.status.write({ lastCloneFailure: undefined });
         return true;
       }
       case 'configure':
@@ -321,76 +320,6 @@ export class ClusterManager {
     } catch (err) {
       this.o.log.warn({ err: messageOf(err) }, 'cannot record the heartbeat');
     }
-  }
-
-  private async refreshStatus(): Promise<void> {
-    const { status, version } = await this.o.platform.readStatus();
-    this.stored = status;
-    this.version = version;
-  }
-
-  /**
-   * Queues a write of the coordinator's fields of `next` that differ from the stored status (none: no write).
-   * Resolves with whether the status is now stored as `next` (failures surface in settleWrites).
-   */
-  private writeStatus(next: ClusterStatus): Promise<boolean> {
-    const patch = ownedChanges('coordinator', this.stored, next);
-    if (!patch) return this.writes.then(() => this.writeFailure === undefined);
-    return this.queuePatch(patch).then(() => true, () => false);
-  }
-
-  /** Waits for the queued status writes; throws the first that failed. */
-  private async settleWrites(): Promise<void> {
-    await this.writes;
-    if (this.writeFailure !== undefined) throw this.writeFailure;
-  }
-
-  /** Patches coordinator fields now (after the writes queued before); throws if it, or an earlier write of the cycle, failed. */
-  private patchOwned(patch: StatusPatch<'coordinator'>): Promise<void> {
-    return this.queuePatch(patch);
-  }
-
-  /**
-   * Runs `patch` after every write queued before it. Once a write of this cycle failed, later ones are refused:
-   * they were computed assuming it had been stored (the new primary's index is never written over a status the
-   * coordinator could not bring up to date).
-   */
-  private queuePatch(patch: StatusPatch<'coordinator'>): Promise<void> {
-    const run = async (): Promise<void> => {
-      if (this.writeFailure !== undefined) throw this.writeFailure;
-      try {
-        await this.patchWithRetry(patch);
-      } catch (err) {
-        this.writeFailure ??= err;
-        throw err;
-      }
-    };
-    const p = this.writes.then(run);
-    this.writes = p.catch(() => undefined);
-    return p;
-  }
-
-  /**
-   * Patches coordinator fields against the version last read. On a conflict: read again; if only other writers'
-   * fields moved (a backup result), patch again on top; if the coordinator's own fields moved (another
-   * coordinator?), give up this cycle and observe again.
-   */
-  private async patchWithRetry(patch: StatusPatch<'coordinator'>): Promise<void> {
-    const { platform } = this.o;
-    const basis = this.stored;
-    await retry(async () => {
-      try {
-        this.version = await platform.patchStatus('coordinator', patch, this.version);
-        this.stored = applyStatusPatch(this.stored, patch);
-      } catch (err) {
-        if (!isStatusConflict(err)) throw err;
-        await this.refreshStatus();
-        if (!sameOwnedFields('coordinator', this.stored, basis)) {
-          throw new MocoError('FAILED_PRECONDITION', 'another writer changed the clustering fields of the status; observing again', { cause: err, retryable: false });
-        }
-        throw err;
-      }
-    }, { backoff: { initialMs: 5, maxMs: 100, jitter: 0.5 }, attempts: 10, retryable: isStatusConflict, clock: this.clock });
   }
 
   private async observe(spec: ClusterSpec): Promise<Observation> {

@@ -207,10 +207,31 @@ describe('ClusterManager', () => {
     assert.deepEqual(r.platform.events.map((e) => e.reason), ['FailOver', 'Writable']);
     assert.deepEqual(r.platform.roles, ['', 'primary', 'replica']);
     assert.deepEqual(calls(r.world, 'stopReplicaIO').sort(), [1, 2], 'both replicas fenced first');
+    const commit = r.platform.patches.find((p) => 'currentPrimaryIndex' in p.patch);
+    assert.equal(commit?.patch.state, 'Failed', 'the state Failed goes with the new index: one write at the commit point');
     assert.equal(st.lastFailover?.from, 0);
     assert.equal(st.lastFailover?.to, 1);
     assert.ok((st.lastFailover?.writeUnavailableSeconds ?? 99) < 0.1, JSON.stringify(st.lastFailover));
     assert.match(await r.metrics.registry.metrics(), /^moco_cluster_failover_total\{name="t",namespace="default"\} 1$/m);
+  });
+
+  it('a long operation: its state is stored within 300 ms, not at its end', async () => {
+    const r = rig({ replicas: 3, ...healthy3() });
+    await r.manager.start();
+    await r.polls(1);
+    // The fence of replica 2 takes 5 s.
+    const stop = r.world.behaviour.get(2)?.stopReplicaIO;
+    r.world.on(2, { stopReplicaIO: () => new Promise((resolve) => r.clock.setTimer(() => resolve(stop!()), 5000)) });
+    r.kill(0);
+    await r.clock.advance(299);
+    assert.equal(r.platform.status.state, 'Healthy');
+    assert.deepEqual(r.platform.journal.slice(-1), ['heartbeat']);
+    await r.clock.advance(1);
+    assert.equal(r.platform.status.state, 'Failed', 'stored while the failover runs');
+    assert.equal(r.platform.status.currentPrimaryIndex, 0);
+    assert.deepEqual(r.platform.journal.slice(-2), ['patch:coordinator', 'heartbeat'], 'the heartbeat follows it');
+    await r.clock.advance(5000);
+    assert.equal(r.platform.status.currentPrimaryIndex, 1);
   });
 
   it('a hung primary: its status read ends at the deadline, and the cycle goes on without it', async () => {
