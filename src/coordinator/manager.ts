@@ -80,6 +80,7 @@ export class ClusterManager {
   private afterOperation: StatusPatch<'coordinator'> | undefined;
   /** Why each instance could not be observed (logged when it changes). */
   private readonly unobserved = new Map<number, string>();
+  private beats: Promise<void> = Promise.resolve();
   private readonly ex: Executor;
 
   constructor(private readonly o: ManagerOptions) {
@@ -105,6 +106,7 @@ export class ClusterManager {
     this.watches.clear();
     this.wake?.();
     await this.loopDone;
+    await this.beats;
     this.o.metrics.remove();
   }
 
@@ -200,7 +202,9 @@ export class ClusterManager {
       return false;
     } finally {
       await this.status.settle().catch(() => undefined);
-      await beat;
+      // The heartbeat is not waited for: the next cycle (after a failover, the one that makes the new primary
+      // writable) need not wait for a file write. Heartbeats stay in order.
+      if (beat) this.beats = this.beats.then(() => beat);
       metrics.processing.observe((this.clock.now() - started) / 1000);
     }
   }

@@ -130,6 +130,11 @@ export interface StatusStore {
    * @throws MocoError INVALID_ARGUMENT when `patch` names a field `owner` does not own (nothing written).
    */
   patchStatus<O extends StatusOwner>(owner: O, patch: StatusPatch<O>, version: string): Promise<string>;
+  /**
+   * Optional hint: a patch will follow soon (the coordinator gives it when a write is held back for an operation's
+   * commit write). Locally it starts taking the status lock ahead; Kubernetes has nothing to prepare.
+   */
+  willPatch?(): void;
 }
 
 /** The status as a writer finds it: {@link initialStatus} for fields never written. */

@@ -147,6 +147,23 @@ export function describePlatformContract(name: string, make: () => Promise<Platf
         assert.deepEqual(await p.readStatus(), before);
       });
 
+      it('willPatch (optional) is only a hint: patches work after it, and an unused one blocks no writer for long', async () => {
+        if (!p.willPatch) return;
+        p.willPatch();
+        p.willPatch();
+        const { version } = await p.readStatus();
+        const v = await p.patchStatus('coordinator', { syncedReplicas: 2 }, version);
+        p.willPatch();
+        const started = Date.now();
+        await updateStatus(t.otherStore(), 'backup', () => ({ restoredTime: '2026-01-01T00:00:00Z' }));
+        assert.ok(Date.now() - started < 5000, `another writer waited ${Date.now() - started} ms`);
+        const { status, version: last } = await p.readStatus();
+        assert.notEqual(last, v);
+        assert.equal(status.syncedReplicas, 2);
+        assert.equal(status.restoredTime, '2026-01-01T00:00:00Z');
+        await p.patchStatus('coordinator', { syncedReplicas: 3 }, last);
+      });
+
       it('two writers updating their own fields at the same time lose no update', async () => {
         const other = t.otherStore();
         const n = 15;

@@ -20,7 +20,7 @@ import { MocoError } from '../../shared/errors.ts';
 import { probeReady } from '../../shared/net.ts';
 import { writeHeartbeat } from './heartbeat.ts';
 import { ensureClusterPki } from './instance.ts';
-import { acquireLockAsync, LockBusyError } from './lock.ts';
+import { acquireLockAsync, LockBusyError, type HeldLock } from './lock.ts';
 import { readRoles, writeRoles } from './roles.ts';
 import type { ClusterDir, ClusterFile, InstancePorts } from './state.ts';
 
@@ -31,6 +31,8 @@ export function readiness(httpPort: number, timeoutMs = 500): Promise<boolean> {
 
 /** How long a status writer waits for another one to finish its patch. */
 const STATUS_LOCK_WAIT_MS = 10_000;
+/** How long a lock taken ahead (willPatch) is kept for a patch that does not come. */
+const PREPARED_LOCK_MS = 1000;
 
 type StoredStatus = ClusterStatus & { resourceVersion?: string };
 
@@ -46,7 +48,44 @@ function parseStored(text: string | undefined): VersionedStatus {
  * version moved since the writer's read. The file is replaced by a rename, so readers never need the lock.
  */
 export class LocalStatusStore implements StatusStore {
+  /** The lock taken ahead of a patch announced by willPatch(), until a patch uses it or PREPARED_LOCK_MS pass. */
+  private prepared: { lock: Promise<HeldLock>; timer: NodeJS.Timeout } | undefined;
+
   constructor(private readonly dir: ClusterDir) {}
+
+  /**
+   * Starts taking the status lock now, for a patch to come (taking it means starting flock(1), tens of ms on a
+   * busy machine: a failover's commit write should not wait for that). Released unused after PREPARED_LOCK_MS.
+   */
+  willPatch(): void {
+    if (this.prepared) return;
+    const lock = this.takeLock();
+    lock.catch(() => undefined);
+    const timer = setTimeout(() => {
+      if (this.prepared?.lock !== lock) return;
+      this.prepared = undefined;
+      void lock.then((l) => l.release(), () => undefined);
+    }, PREPARED_LOCK_MS);
+    this.prepared = { lock, timer };
+  }
+
+  /** Releases a lock taken ahead and not used (on close). */
+  releasePrepared(): void {
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    if (!prepared) return;
+    clearTimeout(prepared.timer);
+    void prepared.lock.then((l) => l.release(), () => undefined);
+  }
+
+  private async takeLock(): Promise<HeldLock> {
+    try {
+      return await acquireLockAsync(this.dir.statusLockFile, { waitMs: STATUS_LOCK_WAIT_MS });
+    } catch (err) {
+      if (!(err instanceof LockBusyError)) throw err;
+      throw new MocoError('TIMEOUT', `cannot write ${this.dir.statusFile}: ${err.message} for more than ${STATUS_LOCK_WAIT_MS / 1000} s`, { cause: err });
+    }
+  }
 
   async readStatus(): Promise<VersionedStatus> {
     const text = await fs.readFile(this.dir.statusFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
@@ -58,13 +97,10 @@ export class LocalStatusStore implements StatusStore {
 
   async patchStatus<O extends StatusOwner>(owner: O, patch: StatusPatch<O>, version: string): Promise<string> {
     checkOwned(owner, patch);
-    let lock;
-    try {
-      lock = await acquireLockAsync(this.dir.statusLockFile, { waitMs: STATUS_LOCK_WAIT_MS });
-    } catch (err) {
-      if (!(err instanceof LockBusyError)) throw err;
-      throw new MocoError('TIMEOUT', `cannot write ${this.dir.statusFile}: ${err.message} for more than ${STATUS_LOCK_WAIT_MS / 1000} s`, { cause: err });
-    }
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    if (prepared) clearTimeout(prepared.timer);
+    const lock = await (prepared ? prepared.lock.catch(() => this.takeLock()) : this.takeLock());
     try {
       // Synchronous from here to the release: nothing else of this process runs in between.
       let text: string | undefined;
@@ -200,6 +236,7 @@ export class LocalPlatform extends LocalStatusStore implements ClusterPlatform {
   }
 
   close(): void {
+    this.releasePrepared();
     for (const a of this.agents.values()) a.close?.();
     this.agents.clear();
   }
