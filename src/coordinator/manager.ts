@@ -231,6 +231,7 @@ export class ClusterManager {
         recordSemiSyncAcks: async (acks) => {
           if (this.stored.semiSyncAcks !== acks) await this.status.write({ semiSyncAcks: acks });
         },
+        prepareCommit: () => platform.willPatch?.(),
       },
       timings: { ...DEFAULT_TIMINGS, ...this.o.timings },
       onWritable: (i) => this.writableAgain(i),

@@ -41,6 +41,12 @@ export interface OperationEffects {
   clearSwitchoverRequest(): Promise<void>;
   event(type: 'Normal' | 'Warning', reason: string, message: string): void;
   recordSemiSyncAcks(acks: number): Promise<void>;
+  /**
+   * setPrimaryIndex follows soon: the status store may prepare its write now (locally: start taking its lock).
+   * Called where the operation waits anyway (the fence's settle, the read-only switch's pause), so that what the
+   * preparation costs does not delay the operation.
+   */
+  prepareCommit?(): void;
 }
 
 export interface OperationTimings {
@@ -185,6 +191,7 @@ export async function switchover(ex: Executor, from: number, to: number, interme
     const first = await Promise.race([ro.then(() => 'done' as const), wait(ex.timings.readOnlyWaitMs).then(() => 'slow' as const)]);
     if (first === 'slow') await old.killConnections();
     await ro;
+    ex.platform.prepareCommit?.();
     await wait(100);
     await old.killConnections();
     const st = await old.getStatus();
@@ -210,6 +217,7 @@ export async function failover(ex: Executor, obs: Observation, errant: number[])
   try {
     const reachable = obs.instances.filter((i) => i.index !== P && i.status && !i.hung);
     await Promise.all(reachable.map((i) => ex.agents(i.index).stopReplicaIO()));
+    ex.platform.prepareCommit?.();
     await (ex.sleep ?? sleep)(ex.timings.fenceSettleMs);
     const fresh = await Promise.all(reachable.filter((i) => !errant.includes(i.index))
       .map(async (i) => ({ index: i.index, status: await ex.agents(i.index).getStatus() })));

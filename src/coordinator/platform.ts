@@ -131,8 +131,9 @@ export interface StatusStore {
    */
   patchStatus<O extends StatusOwner>(owner: O, patch: StatusPatch<O>, version: string): Promise<string>;
   /**
-   * Optional hint: a patch will follow soon (the coordinator gives it when a write is held back for an operation's
-   * commit write). Locally it starts taking the status lock ahead; Kubernetes has nothing to prepare.
+   * Optional hint: a patch will follow soon (the coordinator gives it during a failover's or switchover's wait,
+   * before it records the new primary). Locally it starts taking the status lock ahead; Kubernetes has nothing to
+   * prepare.
    */
   willPatch?(): void;
 }

@@ -59,7 +59,6 @@ export class CoordinatorStatusWriter {
     const changes = ownedChanges('coordinator', base, next);
     if (!changes) return this.pending ? this.pending.done : this.chain.then(() => this.failure === undefined);
     const batch = this.merge(changes);
-    this.store.willPatch?.();
     this.timer ??= this.clock.setTimer(() => {
       this.timer = undefined;
       void this.flush();

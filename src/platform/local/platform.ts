@@ -33,8 +33,6 @@ export function readiness(httpPort: number, timeoutMs = 500): Promise<boolean> {
 const STATUS_LOCK_WAIT_MS = 10_000;
 /** How long a lock taken ahead (willPatch) is kept for a patch that does not come. */
 const PREPARED_LOCK_MS = 1000;
-/** How long after willPatch the lock is started. */
-const PREPARE_DELAY_MS = 10;
 
 type StoredStatus = ClusterStatus & { resourceVersion?: string };
 
@@ -61,12 +59,9 @@ export class LocalStatusStore implements StatusStore {
    */
   willPatch(): void {
     if (this.prepared) return;
-    // Starting flock(1) blocks the event loop until it runs (a fork: several ms, more on a busy machine). A short
-    // delay lets the operation that announced the write send its first requests before that; the stall then
-    // falls into its waits (a failover's fence settle) instead of in front of them.
-    const lock = new Promise<HeldLock>((resolve, reject) => {
-      setTimeout(() => this.takeLock().then(resolve, reject), PREPARE_DELAY_MS);
-    });
+    // Starting flock(1) blocks the event loop until the child runs (a fork: several ms, tens on a busy machine):
+    // the coordinator announces its commit write where it waits anyway.
+    const lock = this.takeLock();
     lock.catch(() => undefined);
     const timer = setTimeout(() => {
       if (this.prepared?.lock !== lock) return;
