@@ -44,6 +44,7 @@ export async function runDemo(argv: string[]): Promise<void> {
   const daemon = new AgentDaemon({
     clusterName: 'demo', index: 0, socketPath: layout.socket, dataDir: layout.dataDir, myCnfPath: layout.myCnf,
     passwords: { agent: passwords.AGENT_PASSWORD, replication: passwords.REPLICATION_PASSWORD, cloneDonor: passwords.CLONE_DONOR_PASSWORD },
+    accountPasswords: passwords,
     statusTimeoutMs: 2000, maxDelayMs: 60_000, queueingWaitMs: 5000, logger: log, metrics: createAgentMetrics('demo', 0),
     grpcAddress: `127.0.0.1:${values['grpc-port']}`, httpAddress: { host: '127.0.0.1', port: Number(values['http-port']) },
     tls: pki.agent, tools: { mariadbBackup: install.mariadbBackup ?? 'mariadb-backup', mbstream: install.mbstream ?? 'mbstream' },

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, parseAgentConfig, AGENT_FLAGS } from '../src/agent/config.ts';
 import { AgentDaemon } from '../src/agent/daemon.ts';
 import { createAgentMetrics } from '../src/agent/metrics.ts';
-import { loadPasswords } from '../src/agent/users.ts';
+import { PASSWORD_KEYS, loadPasswords } from '../src/shared/accounts.ts';
 import { MocoError, messageOf } from '../src/shared/errors.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { loadPkiFiles } from '../src/shared/tls.ts';
@@ -55,9 +55,12 @@ async function serve(argv: string[]): Promise<void> {
     fail(messageOf(err));
   }
   const logger = createLogger({ name: 'moco-agent', level: config.logLevel });
+  // The agent needs three passwords to work; with all eight it also re-asserts the accounts (docs/users.md).
+  const all = PASSWORD_KEYS.every((k) => passwords[k] !== undefined) ? passwords : undefined;
   const daemon = new AgentDaemon({
     ...config,
     passwords: { agent: passwords.AGENT_PASSWORD, replication: passwords.REPLICATION_PASSWORD, cloneDonor: passwords.CLONE_DONOR_PASSWORD },
+    ...(all ? { accountPasswords: all } : {}),
     logger,
     metrics: createAgentMetrics(config.clusterName, config.index),
   });

@@ -5,8 +5,11 @@
  */
 import path from 'node:path';
 import { CliError, stdio } from '../src/cli/common.ts';
-import { credential, mysqlClient, readOnly, reinit, stopStart, switchover } from '../src/cli/ops.ts';
-import { events, get, logs, status } from '../src/cli/inspect.ts';
+import { reinit } from '../src/cli/ops.ts';
+import { logs } from '../src/cli/inspect.ts';
+import { credential, events, get, mysql, readOnly, status, stopStart, switchover } from '../src/cli/commands.ts';
+import { localPlatform as local } from '../src/cli/local.ts';
+import { ClientError } from '../src/platform/local/client.ts';
 import { commandHelp, COMMANDS, usage } from '../src/cli/help.ts';
 import { backup } from '../src/cli/backup.ts';
 import { down, up } from '../src/cli/up.ts';
@@ -69,15 +72,15 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'up': return up(rest, stdio);
     case 'down': return down(rest, stdio);
-    case 'status': return status(rest, stdio);
-    case 'get': return get(rest, stdio);
-    case 'events': return events(rest, stdio);
+    case 'status': return status(local, rest, stdio);
+    case 'get': return get(local, rest, stdio);
+    case 'events': return events(local, rest, stdio);
     case 'logs': return logs(rest, stdio);
-    case 'switchover': return switchover(rest, stdio);
-    case 'mysql': return mysqlClient(rest);
-    case 'credential': return credential(rest, stdio);
-    case 'stop': case 'start': return stopStart(command, rest, stdio);
-    case 'read-only': return readOnly(rest, stdio);
+    case 'switchover': return switchover(local, rest, stdio);
+    case 'mysql': return mysql(local, rest);
+    case 'credential': return credential(local, rest, stdio);
+    case 'stop': case 'start': return stopStart(local, command, rest, stdio);
+    case 'read-only': return readOnly(local, rest, stdio);
     case 'reinit': return reinit(rest, stdio);
     case 'backup': return backup(rest, stdio);
     case '_instance': case '_endpoints': case '_coordinator':
@@ -99,5 +102,5 @@ main(process.argv.slice(2)).then((code) => {
   if (code >= 0) process.exit(code);
 }, (err: unknown) => {
   stdio.err(`moco: ${messageOf(err)}`);
-  process.exit(err instanceof CliError ? err.exitCode : 1);
+  process.exit(err instanceof CliError ? err.exitCode : err instanceof ClientError ? (err.usage ? 2 : 1) : 1);
 });

@@ -13,7 +13,8 @@ import type { InstanceStatus } from '../generated/moco/agent/v1/InstanceStatus.t
 import type { GtidSet } from '../generated/moco/agent/v1/GtidSet.ts';
 import type { ConfigureReplicaRequest__Output } from '../generated/moco/agent/v1/ConfigureReplicaRequest.ts';
 import { MysqlDb, type Db } from './db.ts';
-import type { FlavorAdapter, FlavorStatus } from './flavor/flavor.ts';
+import type { AccountReassertResult, FlavorAdapter, FlavorStatus } from './flavor/flavor.ts';
+import type { Passwords } from '../shared/accounts.ts';
 import { mysqlAdapter } from './flavor/mysql.ts';
 import { mariadbAdapter } from './flavor/mariadb.ts';
 import { killUserConnections } from './connections.ts';
@@ -230,6 +231,17 @@ export class Agent {
     const killed = await killUserConnections(this.db);
     if (killed > 0) this.log.info({ killed }, 'killed user connections');
     return killed;
+  }
+
+  /** Re-asserts the project's accounts with these passwords (see AccountKeeper). */
+  async reassertAccounts(passwords: Passwords): Promise<AccountReassertResult> {
+    const adapter = await this.flavor();
+    return adapter.reassertAccounts(this.db, passwords);
+  }
+
+  /** Changes whenever mysqld restarted (or the agent's connection to it broke); see MysqlDb.connectionGeneration. */
+  async mysqldGeneration(): Promise<number> {
+    return this.db.connectionGeneration(this.options.statusTimeoutMs);
   }
 
   async flushBinlogs(): Promise<string> {

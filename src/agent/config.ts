@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../shared/duration.ts';
-import { which } from './tools.ts';
+import { which } from '../shared/tools.ts';
 
 /**
  * Node flags the agent process runs with (the image's ENTRYPOINT, local clusters, the benchmark). A 1 MB
@@ -39,6 +39,8 @@ export interface AgentConfig {
   heartbeatMs: number;
   unreachableMs: number;
   shutdownGraceMs: number;
+  /** Re-assert the accounts this often besides at start and after mysqld restarts; 0: only then. */
+  accountCheckIntervalMs: number;
   tools: { mariadbBackup: string; mbstream: string };
   logLevel: string;
 }
@@ -61,6 +63,7 @@ export const AGENT_FLAGS = {
   'watch-interval': { type: 'string', default: '100ms' },
   'unreachable-after': { type: 'string', default: '800ms' },
   'shutdown-grace': { type: 'string', default: '20s' },
+  'account-check-interval': { type: 'string', default: '1m' },
   'mariadb-backup': { type: 'string' },
   mbstream: { type: 'string' },
   'log-level': { type: 'string', default: 'info' },
@@ -133,6 +136,7 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     heartbeatMs: 1000,
     unreachableMs: duration(values, 'unreachable-after', 50),
     shutdownGraceMs: duration(values, 'shutdown-grace'),
+    accountCheckIntervalMs: duration(values, 'account-check-interval'),
     tools: { mariadbBackup: tool('mariadb-backup', 'mariadb-backup'), mbstream: tool('mbstream', 'mbstream') },
     logLevel: level,
   };

@@ -1,4 +1,4 @@
-/** KillConnections: the seed system's exclusions (reference section 2.1), the same SQL on both flavors. */
+/** KillConnections: the seed system's exclusions (its own accounts and system threads), the same SQL on both flavors. */
 import type { Db } from './db.ts';
 import { isNoSuchThread } from './mysql-errors.ts';
 

@@ -15,6 +15,8 @@ import { receiveInWorker, type UnpackingDonorStream } from './clone/mariadb.ts';
 import { buildHttp } from './http.ts';
 import { bindServer, createGrpcServer } from './rpc/server.ts';
 import { StatusHub } from './watch.ts';
+import { AccountKeeper } from './account-keeper.ts';
+import type { Passwords } from '../shared/accounts.ts';
 
 export interface DaemonOptions extends Omit<AgentOptions, 'logger'> {
   grpcAddress: string;
@@ -26,6 +28,10 @@ export interface DaemonOptions extends Omit<AgentOptions, 'logger'> {
   unreachableMs: number;
   shutdownGraceMs: number;
   logger: Logger;
+  /** All eight passwords: the agent re-asserts the accounts with them. Without them it does not. */
+  accountPasswords?: Passwords;
+  /** Re-assert the accounts this often besides at start and after mysqld restarts (0: only then; default 1 min). */
+  accountCheckIntervalMs?: number;
 }
 
 export class AgentDaemon {
@@ -34,6 +40,7 @@ export class AgentDaemon {
   private readonly grpcServer: grpc.Server;
   private readonly http: FastifyInstance;
   private readonly lifetime = new AbortController();
+  private readonly accounts: AccountKeeper | undefined;
   private draining = false;
   grpcPort = 0;
   httpPort = 0;
@@ -62,6 +69,16 @@ export class AgentDaemon {
       },
     });
     this.http = buildHttp(this.agent, { draining: () => this.draining });
+    const passwords = o.accountPasswords;
+    if (passwords) {
+      this.accounts = new AccountKeeper({
+        reassert: () => this.agent.reassertAccounts(passwords),
+        generation: () => this.agent.mysqldGeneration(),
+        intervalMs: o.accountCheckIntervalMs ?? 60_000,
+        log: o.logger.child({ component: 'accounts' }),
+        metrics: { checks: o.metrics.accountChecks, repairs: o.metrics.accountRepairs },
+      });
+    }
   }
 
   async start(): Promise<void> {
@@ -70,6 +87,8 @@ export class AgentDaemon {
     const addr = this.http.server.address();
     this.httpPort = typeof addr === 'object' && addr ? addr.port : this.o.httpAddress.port;
     this.o.logger.info({ grpcPort: this.grpcPort, httpPort: this.httpPort, cluster: this.o.clusterName, index: this.o.index }, 'agent started');
+    if (this.accounts) this.accounts.start();
+    else this.o.logger.warn('the accounts are not re-asserted: the agent was not given all eight passwords');
   }
 
   /** Graceful stop; a second call (second signal) forces it. */
@@ -80,6 +99,7 @@ export class AgentDaemon {
       return;
     }
     this.draining = true;
+    await this.accounts?.stop();
     this.hub.close(new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down'));
     const graceful = new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
     const timer = setTimeout(() => {

@@ -55,6 +55,9 @@ export class MysqlDb implements Db {
    * on it; a read that fails or times out drops it, and the next read connects again.
    */
   private statusConn: Promise<mysql.Connection> | undefined;
+  /** The connection {@link connectionGeneration} keeps open, and how many times it was opened. */
+  private keptConn: Promise<mysql.Connection> | undefined;
+  private keptGeneration = 0;
   private readonly connectionOptions: mysql.ConnectionOptions;
   private readonly options: MysqlDbOptions;
 
@@ -173,6 +176,35 @@ export class MysqlDb implements Db {
     }
   }
 
+  /**
+   * Checks a connection that stays open between calls and returns how many times it had to be opened. A restart
+   * of mysqld closes it, so a new number means mysqld restarted (or the connection broke) since the last call:
+   * certain, where inferring it from the uptime is not. Rejects (and opens anew next time) when mysqld does not
+   * answer within `timeoutMs`.
+   */
+  async connectionGeneration(timeoutMs: number): Promise<number> {
+    if (!this.keptConn) {
+      const conn = mysql.createConnection(this.connectionOptions);
+      this.keptConn = conn;
+      this.keptGeneration++;
+      conn.then((c) => c.on('error', () => this.dropKeptConnection(conn)), () => this.dropKeptConnection(conn));
+    }
+    const conn = this.keptConn;
+    const generation = this.keptGeneration;
+    try {
+      await this.run(conn, 'SELECT 1', [], { timeoutMs });
+    } catch (err) {
+      this.dropKeptConnection(conn);
+      throw err;
+    }
+    return generation;
+  }
+
+  private dropKeptConnection(conn: Promise<mysql.Connection>): void {
+    if (this.keptConn === conn) this.keptConn = undefined;
+    conn.then((c) => c.destroy(), () => undefined);
+  }
+
   /** Opens a connection outside the pool (for statements that outlive it, like CLONE INSTANCE). */
   async connect(): Promise<mysql.Connection> {
     return mysql.createConnection(this.connectionOptions);
@@ -180,6 +212,7 @@ export class MysqlDb implements Db {
 
   async close(): Promise<void> {
     if (this.statusConn) this.dropStatusConnection(this.statusConn);
+    if (this.keptConn) this.dropKeptConnection(this.keptConn);
     await this.pool.end().catch(() => undefined);
   }
 }

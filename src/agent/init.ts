@@ -15,8 +15,8 @@ import { MocoError, failedPrecondition } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { writeNewInstanceId } from './instance-id.ts';
 import type { MysqldInstall } from './mysqld.ts';
-import { run } from './tools.ts';
-import { bootstrapSql, type Passwords } from './users.ts';
+import { run } from '../shared/tools.ts';
+import { bootstrapSql, type Passwords } from '../shared/accounts.ts';
 
 export interface InitOptions {
   install: MysqldInstall;

@@ -11,6 +11,8 @@ export interface AgentMetrics {
   replicationDelay: Gauge;
   statusChecks: Counter<'result'>;
   rpcDuration: Histogram<'method' | 'code'>;
+  accountChecks: Counter<'result'>;
+  accountRepairs: Counter;
 }
 
 export function createAgentMetrics(clusterName: string, index: number, options: { processMetrics?: boolean } = {}): AgentMetrics {
@@ -37,6 +39,13 @@ export function createAgentMetrics(clusterName: string, index: number, options: 
     rpcDuration: new Histogram({
       name: 'moco_instance_rpc_duration_seconds', help: 'gRPC call latency by method and status code',
       labelNames: ['method', 'code'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 120], ...reg,
+    }),
+    accountChecks: new Counter({
+      name: 'moco_instance_account_checks_total',
+      help: 'Re-asserts of the moco-* accounts by result (unchanged, repaired, failed, skipped)', labelNames: ['result'], ...reg,
+    }),
+    accountRepairs: new Counter({
+      name: 'moco_instance_account_repairs_total', help: 'Account changes the re-asserts made (each one is logged)', ...reg,
     }),
   };
 }

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import type { Flavor } from '../gtid/index.ts';
 import { MocoError } from '../shared/errors.ts';
-import { which } from './tools.ts';
+import { which } from '../shared/tools.ts';
 
 export interface MysqldInstall {
   flavor: Flavor;

@@ -1,5 +1,5 @@
 /**
- * The readiness verdict (the seed system's rules, reference section 4.3), as a pure function of a snapshot.
+ * The readiness verdict (the seed system's rules: moco-agent's /readyz), as a pure function of a snapshot.
  * A writable instance is a primary and is ready. A read-only one is ready when it replicates with both threads
  * running, no error, no clone in progress or failed, and a delay under maxDelay. On MySQL a replica that has
  * received nothing since mysqld started is not ready until the queueing wait has passed (its delay cannot be

@@ -1,7 +1,8 @@
 /**
  * The normalized desired state of one cluster, as read from a `MySQLCluster` manifest (and the ConfigMap and
  * BackupPolicy documents beside it). Everything the coordinator and the local platform need; Kubernetes-only
- * fields stay in the raw document. It is JSON-serializable (written to the state directory's spec.json).
+ * fields stay in the raw document. It is JSON-serializable; on one machine it is derived from the stored manifest
+ * whenever it is read, so the credentials it holds (resolved job environments, the source Secret) are never stored.
  */
 
 export interface ClusterSpec {

@@ -10,7 +10,7 @@ import { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { MocoError } from '../shared/errors.ts';
-import { exited, tailLines, which } from '../agent/tools.ts';
+import { exited, tailLines, which } from '../shared/tools.ts';
 import type { Compression } from './layout.ts';
 
 /** A running compressor or decompressor: write into `input`, read from `output`. */

@@ -11,6 +11,9 @@
  * directory of the backup it continues, so one directory restores to any point between its backup and the next.
  */
 import { invalidArgument } from '../shared/errors.ts';
+import { isoSeconds, parseRfc3339 } from '../api/time.ts';
+
+export { isoSeconds, parseRfc3339 };
 
 export const MANIFEST = 'manifest.json';
 export const BINLOG_MANIFEST = 'binlog.json';
@@ -113,32 +116,6 @@ export function groupBackups(prefix: string, keys: string[]): ListedBackup[] {
   return [...byTime.values()].sort((a, b) => a.time.localeCompare(b.time));
 }
 
-const RFC3339 = /^(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:[Zz]|([+-])(\d\d):(\d\d))$/;
-type Numbers8 = [number, number, number, number, number, number, number, number];
-const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/**
- * Parses an RFC 3339 time, truncated to whole seconds (fractions are cut off, as MOCO does); undefined when it is
- * not one or names a day or time that does not exist (JavaScript's own parser accepts Feb 30 and 24:00).
- */
-export function parseRfc3339(text: string): Date | undefined {
-  const m = RFC3339.exec(text);
-  if (!m) return undefined;
-  const sign = m[7];
-  const [y, mo, d, h, mi, s, oh, om] = [1, 2, 3, 4, 5, 6, 8, 9].map((i) => Number(m[i] ?? '0')) as Numbers8;
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  const days = (DAYS[mo - 1] ?? 0) + (mo === 2 && leap ? 1 : 0);
-  if (mo < 1 || mo > 12 || d < 1 || d > days || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return undefined;
-  const t = new Date(0);
-  t.setUTCFullYear(y, mo - 1, d);
-  t.setUTCHours(h, mi - (oh * 60 + om) * (sign === '-' ? -1 : 1), s, 0);
-  return t;
-}
-
-/** `2026-05-26T12:34:56Z`: UTC, whole seconds. */
-export function isoSeconds(d: Date): string {
-  return new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
 
 /** The restore point as the seed passes it on: UTC, truncated to whole seconds. */
 export function requireRestorePoint(text: string): Date {

@@ -1,18 +1,17 @@
 /** `moco backup NAME`: an emergency backup, taken by the cluster's coordinator; waits and prints what it stored. */
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { requestBackup, type BackupRunFile } from '../platform/local/backups.ts';
 import { componentPid } from '../platform/local/processes.ts';
 import { writeJsonAtomic } from '../platform/local/state.ts';
-import { CliError, parseCommand, resolveCluster, stateDir, type Io } from './common.ts';
+import { CliError, type Io } from './common.ts';
+import { localTarget } from './local.ts';
 
 const mb = (n: number | undefined): string => `${((n ?? 0) / 1e6).toFixed(1)} MB`;
 
 export async function backup(argv: string[], io: Io): Promise<number> {
-  const parsed = parseCommand(argv, { timeout: { type: 'string', default: '3600' } }, 'backup');
-  const cd = await resolveCluster(path.resolve(stateDir(parsed.values.dir as string | undefined)), parsed.positionals[0]);
-  const timeoutSec = Number(parsed.values.timeout);
-  if (!(timeoutSec > 0)) throw new CliError(`--timeout ${String(parsed.values.timeout)}: give seconds, e.g. 3600`, 2);
+  const { cd, values } = await localTarget(argv, 'backup', { timeout: { type: 'string', default: '3600' } });
+  const timeoutSec = Number(values.timeout);
+  if (!(timeoutSec > 0)) throw new CliError(`--timeout ${String(values.timeout)}: give seconds, e.g. 3600`, 2);
   const spec = await cd.readSpec();
   if (spec.offline) throw new CliError(`cluster ${spec.name} is offline; start it (spec.offline: false) before backing it up`);
   if (!componentPid(cd, 'coordinator')) {

@@ -1,44 +1,9 @@
-/** `moco status | get | events | logs`: looking at clusters without changing them. */
+/** `moco logs`: an instance's or a cluster process's log, as `kubectl logs POD CONTAINER` shows them. */
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ClusterDir, listClusters } from '../platform/local/state.ts';
-import { CliError, parseCommand, resolveCluster, stateDir, usageError, type Io } from './common.ts';
-import { clusterStatus, formatEvents, formatList, formatStatus, type StatusJson } from './status.ts';
-
-/** `moco status [NAME] [-o json]`: one cluster in detail; with several clusters and no NAME, the list. */
-export async function status(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommand(argv, { output: { type: 'string', short: 'o' } }, 'status');
-  if (values.output !== undefined && values.output !== 'json') throw usageError(`status: -o ${values.output}: only json is supported`);
-  const dir = path.resolve(stateDir(values.dir));
-  if (positionals[0] === undefined && (await listClusters(dir)).length > 1) return get(argv, io);
-  const cd = await resolveCluster(dir, positionals[0]);
-  const st = await clusterStatus(cd, { live: true });
-  io.out(values.output === 'json' ? JSON.stringify(st, null, 2) : formatStatus(st, await cd.readEvents()));
-  return 0;
-}
-
-/** `moco get [NAME] [-o json]`: the seed's `kubectl get mysqlcluster` columns, every cluster of the directory. */
-export async function get(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommand(argv, { output: { type: 'string', short: 'o' } }, 'get');
-  if (values.output !== undefined && values.output !== 'json') throw usageError(`get: -o ${values.output}: only json is supported`);
-  const dir = path.resolve(stateDir(values.dir));
-  const names = positionals[0] !== undefined ? [(await resolveCluster(dir, positionals[0])).name] : await listClusters(dir);
-  if (names.length === 0) {
-    io.out(`no clusters in ${dir} (create one with moco up)`);
-    return 0;
-  }
-  const all: StatusJson[] = await Promise.all(names.map((n) => clusterStatus(new ClusterDir(dir, n))));
-  io.out(values.output === 'json' ? JSON.stringify(all, null, 2) : formatList(all));
-  return 0;
-}
-
-/** `moco events [NAME]`: every event of the cluster, oldest first (kubectl describe's Events). */
-export async function events(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommand(argv, {}, 'events');
-  const cd = await resolveCluster(path.resolve(stateDir(values.dir)), positionals[0]);
-  io.out(formatEvents(await cd.readEvents()));
-  return 0;
-}
+import { CliError, DIR_OPTION, parseCommand, stateDir, usageError, type Io } from './common.ts';
+import { LocalClient } from '../platform/local/client.ts';
 
 /** What `moco logs` can show, the way `kubectl logs POD CONTAINER` names them. */
 const LOGS = ['mysqld', 'slow-log', 'agent', 'supervisor', 'coordinator', 'endpoints'] as const;
@@ -62,7 +27,7 @@ function logFile(cd: ClusterDir, name: LogName, index: number): string {
  */
 export async function logs(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
-    index: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' },
+    ...DIR_OPTION, index: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' },
   }, 'logs');
   const dir = path.resolve(stateDir(values.dir));
   const isLog = (v: string | undefined): v is LogName => LOGS.includes(v as LogName);
@@ -72,7 +37,7 @@ export async function logs(argv: string[], io: Io): Promise<number> {
   const log: LogName = which === undefined ? 'mysqld' : isLog(which) ? which : (() => {
     throw usageError(`logs: "${which}" is not a log; use one of ${LOGS.join(', ')}`);
   })();
-  const cd = await resolveCluster(dir, name);
+  const cd = new LocalClient(dir).cluster(await new LocalClient(dir).resolve(name));
   const spec = await cd.readSpec();
   const index = values.index === undefined ? (await cd.readStatus())?.currentPrimaryIndex ?? 0 : Number(values.index);
   if (!Number.isInteger(index) || index < 0 || index >= spec.replicas) {

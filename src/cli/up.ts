@@ -4,11 +4,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { findMysqld } from '../agent/mysqld.ts';
-import { checkUpdate, defaultManifest, ManifestError, parseManifest } from '../cluster/manifest.ts';
-import type { LoadedManifest } from '../cluster/spec.ts';
+import { checkUpdate, defaultManifest, ManifestError, parseManifest, type LoadedManifest } from '../platform/local/manifest.ts';
 import type { ClusterSpec } from '../api/spec.ts';
 import { messageOf } from '../shared/errors.ts';
-import { bucketTarget } from '../backup/policy.ts';
+import { bucketTarget } from '../backup/policy-target.ts';
 import { planRestore } from '../backup/runner.ts';
 import { openBucket } from '../backup/storage/index.ts';
 import { projectRoot } from '../shared/paths.ts';
@@ -20,7 +19,8 @@ import { ensureClusterPki, ensurePasswords } from '../platform/local/instance.ts
 import type { HeldLock } from '../platform/local/lock.ts';
 import { componentPid, instancePids } from '../platform/local/processes.ts';
 import { ClusterDir, listClusters, type ClusterFile } from '../platform/local/state.ts';
-import { CliError, dirFlag, parseCommand, resolveCluster, stateDir, usageError, type Io } from './common.ts';
+import { CliError, DIR_OPTION, dirFlag, parseCommand, stateDir, usageError, type Io } from './common.ts';
+import { localTarget } from './local.ts';
 import { interruptSignal, type Interrupt } from './interrupt.ts';
 import { printSummary, waitAvailable } from './wait.ts';
 
@@ -71,7 +71,7 @@ function localNotes(loaded: LoadedManifest, fromUser: boolean): string[] {
 
 export async function up(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
-    file: { type: 'string', short: 'f' }, name: { type: 'string' }, replicas: { type: 'string' },
+    ...DIR_OPTION, file: { type: 'string', short: 'f' }, name: { type: 'string' }, replicas: { type: 'string' },
     detach: { type: 'boolean', short: 'd' }, timeout: { type: 'string', default: '600' },
     'primary-port': { type: 'string' }, 'replica-port': { type: 'string' }, 'ports-from': { type: 'string' },
   }, 'up');
@@ -133,7 +133,8 @@ export async function up(argv: string[], io: Io): Promise<number> {
   try {
     const applied = await prepare(cd, { text, source, spec, loaded, ports, fromUser: values.file !== undefined }, io, interrupt);
     interrupt.throwIfInterrupted();
-    started = await startProcesses(cd, applied, (l) => io.out(l));
+    started = { instances: [], components: [], spawned: [] };
+    await startProcesses(cd, applied, (l) => io.out(l), { signal: interrupt.signal, started });
     if (applied.offline) {
       io.out('the cluster is offline (spec.offline): its instances are stopped, data kept');
       completed = true;
@@ -233,8 +234,7 @@ async function prepare(cd: ClusterDir, p: Prepared, io: Io, interrupt: Interrupt
     await fs.writeFile(cd.path('pending-manifest.yaml'), text, { mode: 0o600 });
     io.out('reconciliation is stopped: the change is stored and applied by `moco start reconciliation`');
   } else {
-    await fs.writeFile(cd.manifestFile, text, { mode: 0o600 });
-    await cd.writeSpec(spec);
+    await cd.writeManifest(text);
   }
   await cd.writeCluster(cluster);
   io.out(`${exists ? 'resuming' : 'creating'} cluster ${spec.namespace}/${spec.name} with ${applied.replicas} instance${applied.replicas === 1 ? '' : 's'} in ${cd.root}`);
@@ -284,8 +284,7 @@ async function followUntilInterrupted(cd: ClusterDir, io: Io, interrupt: Interru
 }
 
 export async function down(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommand(argv, { purge: { type: 'boolean' } }, 'down');
-  const cd = await resolveCluster(path.resolve(stateDir(values.dir)), positionals[0]);
+  const { cd, values } = await localTarget(argv, 'down', { purge: { type: 'boolean' } });
   let lock: HeldLock;
   try {
     lock = lockCluster(cd);

@@ -4,7 +4,7 @@ import type { ReplicationSource } from '../api/spec.ts';
 import { mysqldExitFile, type MysqldExitRecord } from '../platform/local/instance-process.ts';
 import { readJsonOptional, type ClusterDir } from '../platform/local/state.ts';
 import { CliError, dirFlag, type Io } from './common.ts';
-import { clusterStatus, type StatusJson } from './status.ts';
+import { localView, type StatusJson } from '../platform/local/client.ts';
 
 export interface WaitOptions {
   timeoutMs: number;
@@ -33,7 +33,7 @@ export async function waitAvailable(cd: ClusterDir, o: WaitOptions, io: Io): Pro
   for (;;) {
     o.signal?.throwIfAborted();
     // One read of the status for everything below: two reads could pair one state with another's message.
-    const st = await clusterStatus(cd);
+    const st = await localView(cd);
     const stored = st.status;
     const fresh = st.observedAt !== null && Date.parse(st.observedAt) >= started - 1000;
     const healthy = stored.conditions.find((c) => c.type === 'Healthy');

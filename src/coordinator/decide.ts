@@ -1,6 +1,6 @@
 /**
  * The coordinator's pure decision: observed state in, cluster state and the operation to run out. No I/O, no
- * clock. The order of checks and of configure's steps follows ../shared/design/clustering.md; the table tests
+ * clock. The order of checks and of configure's steps follows docs/clustering.md; the table tests
  * in test/unit/coordinator/decide.test.ts keep them in lock-step.
  */
 import { errantSources, gtidContains, gtidUnion, isEmptyGtid, parseGtid, type Flavor, type Gtid } from '../gtid/index.ts';

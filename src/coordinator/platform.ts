@@ -191,7 +191,7 @@ export interface ClusterPlatform extends StatusStore {
   /**
    * The normalized, validated spec, with the external source's credentials resolved from its Secret (absent while
    * the Secret is). Kubernetes: the MySQLCluster's spec (and the BackupPolicy and Secret it names). Locally:
-   * spec.json, as `moco up` last applied it.
+   * the manifest as `moco up` last applied it (manifest.yaml).
    */
   readSpec(): Promise<ClusterSpec>;
   /**

@@ -6,7 +6,9 @@
  * - MySQL 8.4: a GTID set (`@@gtid_executed`, `Retrieved_Gtid_Set`), see `./mysql.ts`;
  * - MariaDB: a GTID position or state (`@@gtid_binlog_state`, `Gtid_IO_Pos`, ...), see `./mariadb.ts`.
  */
-import { invalidArgument } from '../shared/errors.ts';
+import { GtidError, invalidArgument } from './errors.ts';
+
+export { GtidError };
 import * as mariadb from './mariadb.ts';
 import * as mysql from './mysql.ts';
 
@@ -54,7 +56,7 @@ function sameFlavor(a: Gtid, b: Gtid, op: string): void {
 /**
  * Parses a flavor's GTID text into a normalised value. `''` is the empty value.
  *
- * @throws MocoError INVALID_ARGUMENT on an unknown flavor or malformed text; the message names the bad part.
+ * @throws GtidError (INVALID_ARGUMENT) on an unknown flavor or malformed text; the message names the bad part.
  */
 export function parseGtid(flavor: Flavor, text: string): Gtid {
   return checkFlavor(flavor) === 'mysql'
@@ -62,7 +64,7 @@ export function parseGtid(flavor: Flavor, text: string): Gtid {
     : { flavor: 'mariadb', entries: mariadb.parse(text) };
 }
 
-/** Checks that `text` is valid GTID text for `flavor`; returns nothing. @throws MocoError INVALID_ARGUMENT */
+/** Checks that `text` is valid GTID text for `flavor`; returns nothing. @throws GtidError (INVALID_ARGUMENT) */
 export function validateGtidText(flavor: Flavor, text: string): void {
   parseGtid(flavor, text);
 }
@@ -85,7 +87,7 @@ export function toIntervals(g: Gtid): GtidInterval[] {
  * intervals merge, domain and serverId must be 0. MariaDB: uuid and tag must be `''`, start must be 1n; a
  * repeated (domain, serverId) keeps the higher `end`.
  *
- * @throws MocoError INVALID_ARGUMENT on an interval that does not fit the flavor.
+ * @throws GtidError (INVALID_ARGUMENT) on an interval that does not fit the flavor.
  */
 export function fromIntervals(flavor: Flavor, intervals: Iterable<GtidInterval>): Gtid {
   const list = [...intervals];
@@ -111,7 +113,7 @@ export function isEmptyGtid(g: Gtid): boolean {
  * of `b` (see `positionCovers`). Use it to rank failover candidates by received GTIDs and to decide whether a
  * switchover candidate has caught up.
  *
- * @throws MocoError INVALID_ARGUMENT when the flavors differ.
+ * @throws GtidError (INVALID_ARGUMENT) when the flavors differ.
  */
 export function gtidContains(a: Gtid, b: Gtid): boolean {
   sameFlavor(a, b, 'gtidContains');
@@ -123,7 +125,7 @@ export function gtidContains(a: Gtid, b: Gtid): boolean {
 /**
  * Everything in `a` or `b`. MySQL: set union. MariaDB: per (domain, server id) the higher seq.
  *
- * @throws MocoError INVALID_ARGUMENT when the flavors differ.
+ * @throws GtidError (INVALID_ARGUMENT) when the flavors differ.
  */
 export function gtidUnion(a: Gtid, b: Gtid): Gtid {
   sameFlavor(a, b, 'gtidUnion');
@@ -142,7 +144,7 @@ export function gtidUnion(a: Gtid, b: Gtid): Gtid {
  * - MariaDB: both texts are `@@gtid_binlog_state`; `primarySourceId` is the primary's `@@server_id` as a
  *   decimal string. Returns the distinct `domain-server_id` of `errantEntries`.
  *
- * @throws MocoError INVALID_ARGUMENT on malformed text or a malformed `primarySourceId`.
+ * @throws GtidError (INVALID_ARGUMENT) on malformed text or a malformed `primarySourceId`.
  */
 export function errantSources(flavor: Flavor, replicaText: string, primaryText: string, primarySourceId: string): string[] {
   if (checkFlavor(flavor) === 'mysql') {
@@ -171,7 +173,7 @@ function asMariadb(g: Gtid, op: string): mariadb.MariadbGtidList {
  * "executed" state from `@@gtid_binlog_state` and `@@gtid_slave_pos` (a replica without `log_slave_updates`
  * or a fresh clone has applied transactions that its binlog state does not list).
  *
- * @throws MocoError INVALID_ARGUMENT when either value is not a MariaDB one.
+ * @throws GtidError (INVALID_ARGUMENT) when either value is not a MariaDB one.
  */
 export function mariadbMerge(a: Gtid, b: Gtid): Gtid {
   return { flavor: 'mariadb', entries: mariadb.merge(asMariadb(a, 'mariadbMerge'), asMariadb(b, 'mariadbMerge')) };
@@ -182,7 +184,7 @@ export function mariadbMerge(a: Gtid, b: Gtid): Gtid {
  * highest seq (`@@gtid_binlog_pos` from `@@gtid_binlog_state`). This is what `MASTER_GTID_WAIT()` and
  * `gtid_slave_pos` accept: they reject a list naming one domain twice.
  *
- * @throws MocoError INVALID_ARGUMENT when the value is not a MariaDB one.
+ * @throws GtidError (INVALID_ARGUMENT) when the value is not a MariaDB one.
  */
 export function mariadbDomainMaxText(g: Gtid): string {
   return mariadb.format(mariadb.toPosition(asMariadb(g, 'mariadbDomainMaxText')));

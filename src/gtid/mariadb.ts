@@ -13,7 +13,7 @@
  * whatever the server id, so "has applied more" is "has a higher seq in every domain". With one domain (the
  * recommended setup) that is a total order; with several it is a partial order.
  */
-import { invalidArgument, type MocoError } from '../shared/errors.ts';
+import { invalidArgument, type GtidError } from './errors.ts';
 
 /** Largest domain id and server id (both unsigned 32-bit in MariaDB). */
 export const MAX_ID = 4294967295;
@@ -36,7 +36,7 @@ function clip(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }
 
-function malformed(problem: string, part: string, text: string): MocoError {
+function malformed(problem: string, part: string, text: string): GtidError {
   return invalidArgument(`malformed MariaDB GTID list: ${problem} '${clip(part)}'; expected domain-server_id-seq,...`, {
     details: { part: clip(part), text: clip(text) },
   });
@@ -47,7 +47,7 @@ function malformed(problem: string, part: string, text: string): MocoError {
  * elements are tolerated; `''` is the empty list. A (domain, server id) given twice keeps the higher seq.
  * The result is normalised.
  *
- * @throws MocoError INVALID_ARGUMENT naming the offending part: not three dash-separated numbers, a domain or
+ * @throws GtidError INVALID_ARGUMENT naming the offending part: not three dash-separated numbers, a domain or
  *   server id above 2^32-1, a seq above 2^64-1.
  */
 export function parse(text: string): MariadbGtidList {
@@ -73,7 +73,7 @@ export function parse(text: string): MariadbGtidList {
 /**
  * Builds a normalised list from entries in any order; a repeated (domain, server id) keeps the higher seq.
  *
- * @throws MocoError INVALID_ARGUMENT when an id is not an integer in 0..2^32-1 or seq is outside 0..2^64-1.
+ * @throws GtidError INVALID_ARGUMENT when an id is not an integer in 0..2^32-1 or seq is outside 0..2^64-1.
  */
 export function fromEntries(entries: Iterable<MariadbGtid>): MariadbGtidList {
   const checked: MariadbGtid[] = [];

@@ -10,7 +10,7 @@
  * sorted and merged when they overlap or touch. Every function here returns a normalised set; build sets only
  * with {@link parse}, {@link fromRanges} or the operations, never by hand.
  */
-import { invalidArgument, type MocoError } from '../shared/errors.ts';
+import { invalidArgument, type GtidError } from './errors.ts';
 
 /**
  * Largest accepted sequence number, 2^63-1. MySQL stores GNOs as signed 64-bit integers (the server itself
@@ -60,7 +60,7 @@ function clip(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }
 
-function malformed(problem: string, part: string, text: string): MocoError {
+function malformed(problem: string, part: string, text: string): GtidError {
   return invalidArgument(`malformed MySQL GTID set: ${problem} '${clip(part)}'; expected uuid:1-5:tag:7,uuid2:1-3`, {
     details: { part: clip(part), text: clip(text) },
   });
@@ -87,7 +87,7 @@ function parseInterval(part: string, text: string): Interval {
  * commas, colons and dashes, a uuid repeated in several elements, and empty elements (`''`, a trailing
  * comma), as MySQL does. The result is normalised.
  *
- * @throws MocoError INVALID_ARGUMENT naming the offending part: a bad uuid, a uuid or tag without intervals,
+ * @throws GtidError INVALID_ARGUMENT naming the offending part: a bad uuid, a uuid or tag without intervals,
  *   a bad tag, a bad interval, an interval starting at 0 or ending before it starts, a number above 2^63-1.
  */
 export function parse(text: string): MysqlGtidSet {
@@ -121,7 +121,7 @@ export function parse(text: string): MysqlGtidSet {
 /**
  * Builds a normalised set from flat ranges in any order, overlapping or not. Inverse of {@link toRanges}.
  *
- * @throws MocoError INVALID_ARGUMENT on a bad uuid or tag, or a range outside `1 <= start <= end <= 2^63-1`.
+ * @throws GtidError INVALID_ARGUMENT on a bad uuid or tag, or a range outside `1 <= start <= end <= 2^63-1`.
  */
 export function fromRanges(ranges: Iterable<MysqlGtidRange>): MysqlGtidSet {
   const checked: MysqlGtidRange[] = [];

@@ -55,10 +55,17 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 export class AgentClient {
   readonly raw: RawAgentClient;
 
-  constructor(readonly address: string, tls: PkiFiles | grpc.ChannelCredentials) {
+  /**
+   * @param options.serverName - the name the agent's certificate must carry (Kubernetes: the Pod's headless
+   *   FQDN, since agents are dialled by Pod IP); default: the dialled host, or `localhost` for an IP.
+   */
+  constructor(readonly address: string, tls: PkiFiles | grpc.ChannelCredentials, options: { serverName?: string } = {}) {
     const creds = tls instanceof grpc.ChannelCredentials ? tls : clientCredentials(tls);
     const proto = agentProto();
-    this.raw = new proto.Agent(address, creds, channelOptionsFor(address)) as unknown as RawAgentClient;
+    const channel = options.serverName
+      ? { ...channelOptionsFor(address), 'grpc.ssl_target_name_override': options.serverName }
+      : channelOptionsFor(address);
+    this.raw = new proto.Agent(address, creds, channel) as unknown as RawAgentClient;
   }
 
   private unary<Req, Res>(method: string, req: Req, options: CallOptions = {}): Promise<Res> {

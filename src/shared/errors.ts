@@ -56,9 +56,23 @@ export const failedPrecondition = (message: string, options?: MocoErrorOptions):
   new MocoError('FAILED_PRECONDITION', message, options);
 export const busy = (message: string, options?: MocoErrorOptions): MocoError => new MocoError('BUSY', message, options);
 
-/** True if `err` is a MocoError with one of the given codes. */
-export function hasCode(err: unknown, ...codes: ErrorCode[]): err is MocoError {
-  return err instanceof MocoError && codes.includes(err.code);
+/**
+ * An error that carries one of the catalogue's codes: a MocoError, or the bottom modules' own errors (src/api and
+ * src/gtid import nothing of the project, so they throw plain Errors with a `code` property).
+ */
+export type CodedError = Error & { code: ErrorCode; retryable?: boolean };
+
+const CODES = new Set<string>(['INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'BUSY', 'TIMEOUT', 'MYSQLD_UNAVAILABLE',
+  'PERMISSION_DENIED', 'UNAUTHENTICATED', 'CANCELLED', 'NOT_FOUND', 'INTERNAL']);
+
+/** True for an Error whose `code` is one of the catalogue's. */
+export function isCoded(err: unknown): err is CodedError {
+  return err instanceof Error && CODES.has((err as { code?: unknown }).code as string);
+}
+
+/** True if `err` carries one of the given codes (a MocoError, or a coded error of src/api or src/gtid). */
+export function hasCode(err: unknown, ...codes: ErrorCode[]): err is CodedError {
+  return isCoded(err) && codes.includes(err.code);
 }
 
 /** A human-readable message for anything thrown, without assuming it is an Error. */

@@ -26,9 +26,19 @@ export interface IssueCertOptions {
   dnsNames?: string[];
   /** IPv4/IPv6 addresses in the subjectAltName; default `['127.0.0.1', '::1']`, `[]` for none. */
   ipAddresses?: string[];
+  /** URIs in the subjectAltName: the cluster a certificate belongs to ({@link clusterUri}). */
+  uris?: string[];
   /** Validity in days from now. Default {@link DEFAULT_LEAF_VALID_DAYS}. */
   validDays?: number;
   usage: CertUsage;
+}
+
+/**
+ * The URI a certificate carries (in its subjectAltName) to name the cluster it belongs to: an agent refuses a peer
+ * or a coordinator whose certificate names another cluster.
+ */
+export function clusterUri(namespace: string, name: string): string {
+  return `moco://${namespace}/${name}`;
 }
 
 /** Default CA validity: ten years. */
@@ -98,7 +108,7 @@ export async function createCa(commonName: string, opts: { validDays?: number } 
 export async function issueCert(ca: Pem, opts: IssueCertOptions): Promise<Pem> {
   const validDays = checkValidDays(opts.validDays ?? DEFAULT_LEAF_VALID_DAYS);
   const name = subjectName(opts.commonName);
-  const sans = subjectAltNames(opts.dnsNames, opts.ipAddresses);
+  const sans = subjectAltNames(opts.dnsNames, opts.ipAddresses, opts.uris);
   const ekus = extendedKeyUsages(opts.usage);
   const { caCert, signingKey, signingAlgorithm } = await loadCa(ca);
   const x509 = await loadX509();
@@ -195,7 +205,7 @@ function subjectName(commonName: string): X509.JsonName {
   return [{ CN: [commonName] }];
 }
 
-function subjectAltNames(dnsNames: string[] | undefined, ipAddresses: string[] | undefined): X509.JsonGeneralNames {
+function subjectAltNames(dnsNames: string[] | undefined, ipAddresses: string[] | undefined, uris: string[] = []): X509.JsonGeneralNames {
   const dns = dnsNames ?? ['localhost'];
   const ips = ipAddresses ?? ['127.0.0.1', '::1'];
   for (const d of dns) {
@@ -205,7 +215,9 @@ function subjectAltNames(dnsNames: string[] | undefined, ipAddresses: string[] |
   }
   for (const ip of ips) if (isIP(ip) === 0) throw invalidArgument(`"${ip}" is not an IPv4 or IPv6 address`);
   if (dns.length + ips.length === 0) throw invalidArgument('a certificate needs at least one DNS name or IP address');
-  return [...dns.map((value) => ({ type: 'dns' as const, value })), ...ips.map((value) => ({ type: 'ip' as const, value }))];
+  for (const u of uris) if (!/^[a-z][a-z0-9+.-]*:\/\/\S+$/.test(u)) throw invalidArgument(`"${u}" is not a URI`);
+  return [...dns.map((value) => ({ type: 'dns' as const, value })), ...ips.map((value) => ({ type: 'ip' as const, value })),
+    ...uris.map((value) => ({ type: 'url' as const, value }))];
 }
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';

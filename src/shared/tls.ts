@@ -179,8 +179,12 @@ export function serverCredentials(files: PkiFiles): grpc.ServerCredentials {
  * @throws MocoError INVALID_ARGUMENT as {@link loadPkiFiles}.
  */
 export function clientCredentials(files: PkiFiles): grpc.ChannelCredentials {
-  const { caCert, cert, key } = loadPkiFiles(files);
-  return grpc.credentials.createSsl(caCert, key, cert);
+  return clientCredentialsFrom(loadPkiFiles(files));
+}
+
+/** {@link clientCredentials} from PEM bytes in memory (a controller issues its certificates without files). */
+export function clientCredentialsFrom(m: PkiMaterial): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(m.caCert, m.key, m.cert);
 }
 
 /**

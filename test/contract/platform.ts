@@ -30,8 +30,8 @@ export interface PlatformUnderTest {
   passwords: Record<string, string>;
   /** Another writer of the same status (another process locally, another API client on Kubernetes). */
   otherStore(): StatusStore;
-  /** The user applies a new spec. */
-  applySpec(spec: ClusterSpec): Promise<void>;
+  /** The user applies a changed spec (maxDelaySeconds 17); returns the spec the platform must return now. */
+  changeSpec(): Promise<ClusterSpec>;
   /** The user stops or starts clustering / reconciliation. */
   setAnnotations(a: ClusterAnnotations): Promise<void>;
   /** The user asks for a switchover (moco switchover / kubectl moco switchover). */
@@ -76,8 +76,9 @@ export function describePlatformContract(name: string, make: () => Promise<Platf
 
     it('readSpec returns the spec as last applied', async () => {
       assert.deepEqual(await p.readSpec(), t.spec);
-      const next = { ...t.spec, maxDelaySeconds: 17 };
-      await t.applySpec(next);
+      assert.equal(t.spec.replicas, 3);
+      const next = await t.changeSpec();
+      assert.equal(next.maxDelaySeconds, 17);
       assert.deepEqual(await p.readSpec(), next);
     });
 

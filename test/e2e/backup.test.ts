@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { defaultManifest } from '../../src/cluster/manifest.ts';
+import { defaultManifest } from '../../src/platform/local/manifest.ts';
 import { clusterPrefix } from '../../src/backup/layout.ts';
 import { openBucket } from '../../src/backup/storage/index.ts';
 import { startS3Store, type S3Store } from '../helpers/s3-store.ts';

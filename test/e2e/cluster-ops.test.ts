@@ -9,8 +9,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import YAML from 'yaml';
-import { defaultManifest } from '../../src/cluster/manifest.ts';
-import type { StatusJson } from '../../src/cli/status.ts';
+import { defaultManifest } from '../../src/platform/local/manifest.ts';
+import type { StatusJson } from '../../src/platform/local/client.ts';
 import { LocalCluster, Writer, lost, runMocoDirFirst, waitFor } from './local-cluster.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -296,6 +296,27 @@ describe('bad manifests and CLI commands', () => {
     const r = await runMocoDirFirst(c.dir, ['mysql', name, '-u', 'writable', '--', '-N', '-e', 'SELECT 1']);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.equal(r.stdout.trim(), '1');
+  });
+
+  it("the seed's guide as moco-writable, literally; the mysql schema stays out of its reach", async () => {
+    const writable = async (sql: string) => runMocoDirFirst(c.dir, ['mysql', '-u', 'moco-writable', name, '--', '-e', sql]);
+    for (const sql of ["CREATE USER 'foo'@'%' IDENTIFIED BY 'bar'", 'CREATE DATABASE db1', "GRANT ALL ON db1.* TO 'foo'@'%'"]) {
+      const r = await writable(sql);
+      assert.equal(r.code, 0, `${sql}: ${r.stdout}\n${r.stderr}`);
+    }
+    const st = await c.status();
+    const foo = await mysql.createConnection({ host: '127.0.0.1', port: Number(st.endpoints.primary?.split(':')[1]), user: 'foo', password: 'bar', connectTimeout: 3000 });
+    try {
+      await foo.query('CREATE TABLE db1.t (id INT PRIMARY KEY)');
+      await foo.query('INSERT INTO db1.t VALUES (1)');
+    } finally {
+      await foo.end();
+    }
+    const version = await runMocoDirFirst(c.dir, ['mysql', '-u', 'moco-writable', name, '--', '-N', '-e', 'SELECT VERSION()']);
+    const grantTable = /mariadb/i.test(version.stdout) ? 'mysql.global_priv SET Priv = Priv' : "mysql.user SET Super_priv = 'Y'";
+    const r = await writable(`UPDATE ${grantTable} WHERE User = 'moco-writable'`);
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /ERROR 1142 .*UPDATE command denied to user 'moco-writable'/);
   });
 
   it('moco status -o json has the documented shape', async () => {

@@ -12,8 +12,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import YAML from 'yaml';
-import { defaultManifest } from '../../src/cluster/manifest.ts';
-import type { StatusJson } from '../../src/cli/status.ts';
+import { defaultManifest } from '../../src/platform/local/manifest.ts';
+import type { StatusJson } from '../../src/platform/local/client.ts';
 import { LocalCluster, waitFor } from './local-cluster.ts';
 
 const DONOR = { user: 'ext-donor', password: 'donor-pw-1' };

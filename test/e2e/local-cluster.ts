@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
-import type { StatusJson } from '../../src/cli/status.ts';
+import type { StatusJson } from '../../src/platform/local/client.ts';
 import { waitFor } from '../helpers/harness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

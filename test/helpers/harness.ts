@@ -11,7 +11,7 @@ import { requireMysqld, type MysqldInstall } from '../../src/agent/mysqld.ts';
 import { initDataDir } from '../../src/agent/init.ts';
 import { AgentDaemon } from '../../src/agent/daemon.ts';
 import { createAgentMetrics } from '../../src/agent/metrics.ts';
-import type { Passwords } from '../../src/agent/users.ts';
+import type { Passwords } from '../../src/shared/accounts.ts';
 import { AgentClient } from '../../src/shared/agent-client.ts';
 import { silentLogger, createLogger, type Logger } from '../../src/shared/logger.ts';
 import type { PkiFiles } from '../../src/shared/tls.ts';
@@ -45,7 +45,7 @@ export interface TestCluster {
   pki: { coordinator: PkiFiles; agent: PkiFiles };
   instances: TestInstance[];
   /** Adds an instance (init, mysqld, agent). */
-  add(options?: { init?: boolean; agentOptions?: Partial<{ maxDelayMs: number; queueingWaitMs: number }> }): Promise<TestInstance>;
+  add(options?: { init?: boolean; agentOptions?: Partial<{ maxDelayMs: number; queueingWaitMs: number; accountCheckIntervalMs: number; logger: Logger }> }): Promise<TestInstance>;
   close(): Promise<void>;
 }
 
@@ -61,6 +61,11 @@ export interface TestInstance {
   httpPort: number;
   /** A mysql2 connection over TCP as the given account. */
   connect(user?: string, password?: string): Promise<mysql.Connection>;
+  /**
+   * Stops the agent and starts a new one on the same mysqld (daemon, client, ports are replaced), running
+   * `whileStopped` in between.
+   */
+  restartAgent(whileStopped?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -90,16 +95,19 @@ export async function createTestCluster(name = 'test'): Promise<TestCluster> {
       supervisor.on('started', (pid: number) => started.add(pid));
       supervisor.on('exited', () => undefined);
       await supervisor.start();
-      const daemon = new AgentDaemon({
+      const makeDaemon = (): AgentDaemon => new AgentDaemon({
         clusterName: name, index, socketPath: layout.socket, dataDir: layout.dataDir, myCnfPath: layout.myCnf,
         passwords: { agent: passwords.AGENT_PASSWORD, replication: passwords.REPLICATION_PASSWORD, cloneDonor: passwords.CLONE_DONOR_PASSWORD },
+        accountPasswords: passwords,
         statusTimeoutMs: 2000, maxDelayMs: options.agentOptions?.maxDelayMs ?? 60_000,
         queueingWaitMs: options.agentOptions?.queueingWaitMs ?? 5000,
-        logger: log, metrics: createAgentMetrics(name, index, { processMetrics: false }),
+        logger: options.agentOptions?.logger ?? log, metrics: createAgentMetrics(name, index, { processMetrics: false }),
         grpcAddress: '127.0.0.1:0', httpAddress: { host: '127.0.0.1', port: 0 }, tls: pki.agent,
         tools: { mariadbBackup: install.mariadbBackup ?? 'mariadb-backup', mbstream: install.mbstream ?? 'mbstream' },
         watchIntervalMs: 100, heartbeatMs: 1000, unreachableMs: 800, shutdownGraceMs: 5000,
+        ...(options.agentOptions?.accountCheckIntervalMs !== undefined ? { accountCheckIntervalMs: options.agentOptions.accountCheckIntervalMs } : {}),
       });
+      const daemon = makeDaemon();
       await daemon.start();
       await waitFor(() => daemon.agent.healthy(), 30_000, `mysqld ${index} to answer`);
       const grpcAddress = `127.0.0.1:${daemon.grpcPort}`;
@@ -108,9 +116,20 @@ export async function createTestCluster(name = 'test'): Promise<TestCluster> {
         index, port, layout, supervisor, daemon, client, grpcAddress, httpPort: daemon.httpPort,
         connect: (user = 'moco-admin', password = passwords.ADMIN_PASSWORD) =>
           mysql.createConnection({ host: '127.0.0.1', port, user, password, supportBigNumbers: true }),
+        async restartAgent(whileStopped) {
+          await inst.daemon.stop();
+          await whileStopped?.();
+          inst.daemon = makeDaemon();
+          await inst.daemon.start();
+          inst.httpPort = inst.daemon.httpPort;
+          inst.grpcAddress = `127.0.0.1:${inst.daemon.grpcPort}`;
+          inst.client.close();
+          inst.client = new AgentClient(inst.grpcAddress, pki.coordinator);
+          await waitFor(() => inst.daemon.agent.healthy(), 30_000, `mysqld ${index} to answer the restarted agent`);
+        },
         async stop() {
-          client.close();
-          await daemon.stop();
+          inst.client.close();
+          await inst.daemon.stop();
           await supervisor.stop(10_000);
         },
       };

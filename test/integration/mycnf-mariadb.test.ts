@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { freePort } from '../../src/shared/net.ts';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { generateMyCnf, type MyCnfInput, type Profile } from '../../src/agent/mycnf.ts';
+import { generateMyCnf, type MyCnfInput, type Profile } from '../../src/shared/mycnf.ts';
 
 const run = promisify(execFile);
 

@@ -27,8 +27,8 @@ import { downloadArchive, uploadArchive } from '../../backup/transfer.ts';
 import { MysqlDb, type Db, type Row } from '../db.ts';
 import { num, oneLine, str } from '../flavor/common.ts';
 import { reinitStatements } from '../clone/mysql.ts';
-import { exited, tailLines } from '../tools.ts';
-import type { Passwords } from '../users.ts';
+import { exited, tailLines } from '../../shared/tools.ts';
+import type { Passwords } from '../../shared/accounts.ts';
 
 /** `manifest.json` format of a MySQL backup. */
 export const MYSQL_BACKUP_FORMAT = 'mysql-clone/tar';

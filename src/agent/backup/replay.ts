@@ -16,8 +16,8 @@ import { downloadArchive } from '../../backup/transfer.ts';
 import type { Agent } from '../agent.ts';
 import { requireMysqld } from '../mysqld.ts';
 import { binlogNumber } from './binlogs.ts';
-import { exited, pipeTools, tailLines, which, writeClientOptions } from '../tools.ts';
-import { USERS, bootstrapSql, sqlString, type Passwords } from '../users.ts';
+import { exited, pipeTools, tailLines, which, writeClientOptions } from '../../shared/tools.ts';
+import { USERS, bootstrapSql, sqlString, type Passwords } from '../../shared/accounts.ts';
 
 /**
  * The copy carries the source cluster's accounts and passwords. Before it is swapped in, mysqld runs once in

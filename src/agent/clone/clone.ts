@@ -11,7 +11,7 @@ import { cloneMariadb } from './mariadb.ts';
 import { cloneMysql } from './mysql.ts';
 import { acquireExclusive } from '../backup/exclusive.ts';
 import { copyFromExternalMariadb } from './external.ts';
-import { PASSWORD_KEYS } from '../users.ts';
+import { PASSWORD_KEYS } from '../../shared/accounts.ts';
 
 /** MySQL, external donor: the init account re-creates this cluster's accounts, so it needs every password. */
 function checkInitAccount(req: CloneRequest__Output): void {

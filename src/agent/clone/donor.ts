@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { MocoError } from '../../shared/errors.ts';
-import { exited, optionValue, tailLines } from '../tools.ts';
+import { exited, optionValue, tailLines } from '../../shared/tools.ts';
 
 export interface DonorOptions {
   mariadbBackup: string;

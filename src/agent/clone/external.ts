@@ -15,7 +15,7 @@ import { MocoError, messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Db } from '../db.ts';
 import { SYSTEM_SCHEMAS } from '../flavor/common.ts';
-import { pipeTools, which, writeClientOptions } from '../tools.ts';
+import { pipeTools, which, writeClientOptions } from '../../shared/tools.ts';
 import type { CloneTracker } from './tracker.ts';
 
 export interface ExternalDonor {

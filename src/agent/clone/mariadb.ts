@@ -13,7 +13,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Db } from '../db.ts';
 import { markStagedComplete, stagedDirOf } from '../datadir.ts';
 import { writeNewInstanceId } from '../instance-id.ts';
-import { exited, run, tailLines } from '../tools.ts';
+import { exited, run, tailLines } from '../../shared/tools.ts';
 import { applyPendingGtid, writePendingGtid } from './pending-gtid.ts';
 import { restartMysqld } from './restart.ts';
 import type { CloneTracker } from './tracker.ts';

@@ -5,7 +5,7 @@
 import { MocoError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { MysqlDb } from '../db.ts';
-import { USERS, bootstrapSql, sqlString, type Passwords } from '../users.ts';
+import { USERS, bootstrapSql, sqlString, type Passwords } from '../../shared/accounts.ts';
 import { isCloneRestart, isUnreachable } from '../mysql-errors.ts';
 import { waitForRestart } from './restart.ts';
 import type { CloneTracker } from './tracker.ts';

@@ -4,6 +4,7 @@
  */
 import type { Db, QueryOptions } from '../db.ts';
 import type { Flavor } from '../../gtid/index.ts';
+import type { Passwords } from '../../shared/accounts.ts';
 
 export type { Flavor };
 
@@ -78,6 +79,20 @@ export interface DelayReading {
   receivedAnything: boolean;
 }
 
+/** What re-asserting the project's accounts did (see docs/users.md). */
+export interface AccountReassertResult {
+  /** False when this flavor does not re-assert accounts (MySQL: the reason is in docs/users.md). */
+  supported: boolean;
+  /** One line per change made, in the order made; never a secret. */
+  changes: string[];
+  /** Changes that failed (the others were still made); the caller retries later. */
+  failures: { change: string; error: string }[];
+  /** Stored objects that run as moco-agent: whoever may call them can write on a read-only instance. Reported only. */
+  definerObjects: string[];
+  /** Accounts and roles other than moco-admin and moco-agent that may modify the `mysql` schema. Reported only. */
+  mysqlWriters: string[];
+}
+
 export interface FlavorAdapter {
   readonly flavor: Flavor;
   /** The semi-sync acknowledgement count this flavor can express for a request of `requested`. */
@@ -92,4 +107,10 @@ export interface FlavorAdapter {
   setWritable(db: Db, current: FlavorStatus): Promise<boolean>;
   flushBinlogs(db: Db): Promise<string>;
   readDelay(db: Db, current: FlavorStatus): Promise<DelayReading>;
+  /**
+   * Brings the project's accounts back to their passwords and exact privileges, and takes the privileges that
+   * break the read-only fence from every other account. Writes no binary log; idempotent (a run that finds
+   * nothing to change sends no statement).
+   */
+  reassertAccounts(db: Db, passwords: Passwords): Promise<AccountReassertResult>;
 }

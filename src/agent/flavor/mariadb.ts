@@ -1,14 +1,17 @@
 /**
- * MariaDB 10.11 adapter. Differences from MySQL that matter (measured, see docs/flavors.md):
+ * MariaDB 10.11 adapter. Differences from MySQL that matter (measured, see docs/agent.md and docs/users.md):
  * - GTIDs are domain-server-seq positions; "executed" is gtid_binlog_state merged with gtid_slave_pos.
- * - read_only stops every account without READ ONLY ADMIN; only moco-agent holds it.
+ * - read_only stops every account without READ_ONLY ADMIN; only moco-agent holds it (and SUPER and SET USER).
  * - semi-sync always waits for exactly one acknowledgement.
+ * - there are no partial revokes and no super_read_only: the accounts' privileges are re-asserted by the agent
+ *   (mariadb-accounts.ts).
  * - stopping both replication threads, re-pointing or restarting a replica discards its relay log, so what
  *   it received but did not apply is gone: received_reliable reports that.
  */
 import type { Db, QueryOptions, Statement } from '../db.ts';
 import { MocoError } from '../../shared/errors.ts';
 import { gtidContains, parseGtid, formatGtid, mariadbMerge, mariadbDomainMaxText } from '../../gtid/index.ts';
+import { reassertMariadbAccounts } from './mariadb-accounts.ts';
 import type { DelayReading, FlavorAdapter, FlavorStatus, ReplicaTarget, ReplicaView } from './flavor.ts';
 import {
   SEMI_SYNC_TIMEOUT_MS, SEMI_SYNC_VARIABLES, STATUS_VARIABLES, USER_DATA_STATEMENT, firstRow, hasUserDataFrom, num,
@@ -180,4 +183,6 @@ export const mariadbAdapter: FlavorAdapter = {
     const r = current.replica;
     return { delaySeconds: r ? r.secondsBehindSource : null, receivedAnything: true };
   },
+
+  reassertAccounts: reassertMariadbAccounts,
 };

@@ -1,12 +1,12 @@
 /**
- * MySQL 8.4 adapter: the seed system's statements (reference section 2), with GTID sets in MySQL's own
+ * MySQL 8.4 adapter: the seed system's statements, with GTID sets in MySQL's own
  * format (tags included), super_read_only for fencing, wait-for-replica-count semi-sync, and the
  * performance_schema timestamps for the replication delay.
  */
 import type { Db, QueryOptions, Statement } from '../db.ts';
 import { MocoError } from '../../shared/errors.ts';
 import { gtidContains, parseGtid } from '../../gtid/index.ts';
-import type { DelayReading, FlavorAdapter, FlavorStatus, ReplicaTarget, ReplicaView } from './flavor.ts';
+import type { AccountReassertResult, DelayReading, FlavorAdapter, FlavorStatus, ReplicaTarget, ReplicaView } from './flavor.ts';
 import {
   SEMI_SYNC_TIMEOUT_MS, SEMI_SYNC_VARIABLES, STATUS_VARIABLES, USER_DATA_STATEMENT, firstRow, hasUserDataFrom, num,
   namedMap, namedStatement, onOff, oneLine, semiSyncFrom, str, replicatesFrom, assertReceivedApplied,
@@ -165,6 +165,16 @@ export const mysqlAdapter: FlavorAdapter = {
       "(SELECT UNIX_TIMESTAMP(MAX(LAST_QUEUED_TRANSACTION_ORIGINAL_COMMIT_TIMESTAMP)) FROM performance_schema.replication_connection_status) AS queued, " +
       "(SELECT UNIX_TIMESTAMP(MAX(LAST_APPLIED_TRANSACTION_ORIGINAL_COMMIT_TIMESTAMP)) FROM performance_schema.replication_applier_status_by_worker) AS applied");
     return mysqlDelayFrom(rows[0]?.queued ?? null, rows[0]?.applied ?? null);
+  },
+
+  /**
+   * Not on MySQL. Replicas run with super_read_only, which refuses account statements from everyone, and
+   * lowering it even for a moment would let moco-admin write there (invariant 3). Nor is it needed as on
+   * MariaDB: partial revokes keep moco-writable out of `mysql`, and moco-admin's SYSTEM_USER keeps accounts
+   * without it from altering moco-admin (docs/users.md).
+   */
+  async reassertAccounts(): Promise<AccountReassertResult> {
+    return { supported: false, changes: [], failures: [], definerObjects: [], mysqlWriters: [] };
   },
 };
 

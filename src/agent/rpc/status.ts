@@ -1,6 +1,6 @@
 /** The one place that maps project errors to gRPC status codes. */
 import * as grpc from '@grpc/grpc-js';
-import { MocoError, type ErrorCode } from '../../shared/errors.ts';
+import { isCoded, type ErrorCode } from '../../shared/errors.ts';
 
 const CODES: Record<ErrorCode, grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -17,7 +17,7 @@ const CODES: Record<ErrorCode, grpc.status> = {
 
 /** A gRPC error object for `err`. Unknown errors become INTERNAL with a generic message (details are logged). */
 export function toGrpcError(err: unknown): Partial<grpc.StatusObject> & Error {
-  if (err instanceof MocoError) {
+  if (isCoded(err)) {
     return Object.assign(new Error(err.message), { code: CODES[err.code], details: err.message });
   }
   return Object.assign(new Error('internal error in the agent; see its log'), {

@@ -12,15 +12,15 @@ import type { ClusterSpec } from '../../api/spec.ts';
 import type { ClusterMetrics } from '../../coordinator/metrics.ts';
 import { updateStatus, type StatusPatch, type StatusStore } from '../../coordinator/platform.ts';
 import type { ClusterStatus } from '../../api/types.ts';
-import { parseSchedule } from '../../backup/cron.ts';
-import { bucketTarget, defaultBackupTarget } from '../../backup/policy.ts';
+import { parseSchedule } from '../../api/cron.ts';
+import { bucketTarget, defaultBackupTarget } from '../../backup/policy-target.ts';
 import { runClusterBackup, runClusterRestore, type BackupStatus, type RunnerAgent } from '../../backup/runner.ts';
 import { ensureDirectory, openBucket } from '../../backup/storage/index.ts';
 import type { BucketTarget } from '../../backup/storage/types.ts';
 import { failedPrecondition, messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { Backoff } from '../../shared/retry.ts';
-import { loadPasswords } from '../../agent/users.ts';
+import { loadPasswords } from '../../shared/accounts.ts';
 import { writeJsonAtomic, type ClusterDir } from './state.ts';
 
 /** backup-run.json: what `moco backup` follows. */

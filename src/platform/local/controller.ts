@@ -189,6 +189,8 @@ export async function checkPorts(cd: ClusterDir, cluster: ClusterFile, spec: Clu
 export interface Started {
   instances: number[];
   components: Component[];
+  /** The processes it spawned (a supervisor or a component), stopped too should their PID files be gone. */
+  spawned: Array<{ pid: number; marker: string }>;
 }
 
 const tail = (file: string, lines = 5): string => {
@@ -203,9 +205,10 @@ const tail = (file: string, lines = 5): string => {
  * Waits until a process we spawned writes its PID file, or fails with the end of its log when it exits first
  * (a lock held elsewhere, a port taken meanwhile, a broken state directory).
  */
-async function awaitStart(pid: number, pidFile: () => number | null, what: string, log: string, timeoutMs: number): Promise<void> {
+async function awaitStart(pid: number, pidFile: () => number | null, what: string, log: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     if (pidFile() !== null) return;
     if (!pidMatches(pid, '')) throw new Error(`${what} exited at start; the end of ${log}:\n${tail(log)}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -217,8 +220,11 @@ async function awaitStart(pid: number, pidFile: () => number | null, what: strin
  * Makes the processes match the spec: every declared instance runs (its orphans, if any, are stopped first), plus
  * the endpoints and the coordinator. Returns what it started; on failure, stops that before throwing.
  */
-export async function startProcesses(cd: ClusterDir, spec: ClusterSpec, report: Report): Promise<Started> {
-  const started: Started = { instances: [], components: [] };
+export async function startProcesses(cd: ClusterDir, spec: ClusterSpec, report: Report,
+  o: { signal?: AbortSignal; started?: Started } = {}): Promise<Started> {
+  const { signal } = o;
+  // A caller that passes `started` stops what was started itself, should this fail; else this does.
+  const started: Started = o.started ?? { instances: [], components: [], spawned: [] };
   try {
     if (spec.offline) {
       for (let i = 0; i < spec.replicas; i++) await stopInstanceReported(cd, i, report);
@@ -230,21 +236,25 @@ export async function startProcesses(cd: ClusterDir, spec: ClusterSpec, report: 
           report(`instance ${i}: stopping processes left without their supervisor`);
           await stopInstanceReported(cd, i, report);
         }
+        signal?.throwIfAborted();
         report(`instance ${i}: starting`);
         const pid = startInstance(cd, i);
         started.instances.push(i);
+        started.spawned.push({ pid, marker: markers.supervisor(cd, i) });
         await awaitStart(pid, () => instancePids(cd, i).supervisor, `instance ${i}'s supervisor`,
-          path.join(cd.instance(i).root, 'supervisor.log'), 30_000);
+          path.join(cd.instance(i).root, 'supervisor.log'), 30_000, signal);
       }
     }
     for (const c of ['endpoints', 'coordinator'] as const) {
       if (componentPid(cd, c) !== null) continue;
+      signal?.throwIfAborted();
       const pid = startComponent(cd, c);
       started.components.push(c);
-      await awaitStart(pid, () => componentPid(cd, c), `the ${c} process`, path.join(cd.logsDir, `${c}.log`), 30_000);
+      started.spawned.push({ pid, marker: markers.component(cd, c) });
+      await awaitStart(pid, () => componentPid(cd, c), `the ${c} process`, path.join(cd.logsDir, `${c}.log`), 30_000, signal);
     }
   } catch (err) {
-    await stopStarted(cd, started, report);
+    if (!o.started) await stopStarted(cd, started, report);
     throw err;
   }
   return started;
@@ -255,6 +265,11 @@ export async function stopStarted(cd: ClusterDir, started: Started, report: Repo
   if (started.components.includes('coordinator')) await stopComponentReported(cd, 'coordinator', report);
   await Promise.all(started.instances.map((i) => stopInstanceReported(cd, i, report)));
   if (started.components.includes('endpoints')) await stopComponentReported(cd, 'endpoints', report);
+  // Whatever it spawned and is still alive (its PID file was never written, or is gone).
+  await Promise.all(started.spawned.filter((p) => pidMatches(p.pid, p.marker)).map(async (p) => {
+    await terminate(p.pid, p.marker, 60_000);
+    report(`stopped PID ${p.pid}`);
+  }));
 }
 
 async function stopComponentReported(cd: ClusterDir, c: Component, report: Report): Promise<void> {

@@ -57,7 +57,7 @@ export async function startCoordinator(dir: ClusterDir, log: Logger, options: { 
   try {
     await mkdir(dir.path('requests'), { recursive: true });
     watchers.push(watch(dir.root, (_event, file) => {
-      if (file === 'spec.json' || file === 'annotations.json') manager.trigger(`${file} changed`);
+      if (file === 'manifest.yaml' || file === 'annotations.json') manager.trigger(`${file} changed`);
     }));
     watchers.push(watch(dir.path('requests'), () => {
       manager.trigger('request');

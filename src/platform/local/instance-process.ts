@@ -10,7 +10,7 @@ import { projectRoot } from '../../shared/paths.ts';
 import { AGENT_NODE_FLAGS } from '../../agent/config.ts';
 import { initDataDir } from '../../agent/init.ts';
 import { requireMysqld } from '../../agent/mysqld.ts';
-import { loadPasswords } from '../../agent/users.ts';
+import { loadPasswords } from '../../shared/accounts.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { Backoff } from '../../shared/retry.ts';
 import { ensureClusterPki, writeInstanceConfig } from './instance.ts';

@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { generateMyCnf, type Profile } from '../../agent/mycnf.ts';
+import { generateMyCnf, type Profile } from '../../shared/mycnf.ts';
 import type { MysqldInstall } from '../../agent/mysqld.ts';
-import { PASSWORD_KEYS, loadPasswords, type Passwords } from '../../agent/users.ts';
+import { PASSWORD_KEYS, loadPasswords, type Passwords } from '../../shared/accounts.ts';
 import { ensurePki, IDENTITIES, type PkiFiles } from '../../shared/tls.ts';
 
 export interface InstanceLayout {

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { loadPasswords } from '../../agent/users.ts';
+import { loadPasswords } from '../../shared/accounts.ts';
 import type { ClusterSpec } from '../../api/spec.ts';
 import type { ClusterStatus, Role } from '../../api/types.ts';
 import {

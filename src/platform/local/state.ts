@@ -4,7 +4,8 @@
  * `moco` CLI's --dir:
  *
  *   <dir>/<name>/cluster.json      ports and instances (allocated once)
- *   <dir>/<name>/manifest.yaml     the manifest as last applied; spec.json: its normalized spec
+ *   <dir>/<name>/manifest.yaml     the manifest as last applied (mode 0600: it may hold Secrets); the spec is read
+ *                                  from it when needed, so credentials are never copied anywhere else
  *   <dir>/<name>/status.json       MySQLCluster.status and its resourceVersion; each writer (coordinator, backups) patches
  *                                  its own fields under run/status.lock (platform.ts LocalStatusStore)
  *   <dir>/<name>/roles.json        published roles (Pod labels), read by the endpoints process
@@ -23,6 +24,7 @@ import path from 'node:path';
 import type { ClusterSpec } from '../../api/spec.ts';
 import type { ClusterStatus } from '../../api/types.ts';
 import { instanceLayout, type InstanceLayout } from './instance.ts';
+import { parseManifest } from './manifest.ts';
 
 export interface InstancePorts {
   index: number;
@@ -69,7 +71,6 @@ export class ClusterDir {
   }
 
   get clusterFile(): string { return this.path('cluster.json'); }
-  get specFile(): string { return this.path('spec.json'); }
   get manifestFile(): string { return this.path('manifest.yaml'); }
   get statusFile(): string { return this.path('status.json'); }
   /** Held while a writer patches status.json (read-modify-write), by any process. */
@@ -109,7 +110,19 @@ export class ClusterDir {
   }
 
   readCluster(): Promise<ClusterFile> { return readJson<ClusterFile>(this.clusterFile); }
-  readSpec(): Promise<ClusterSpec> { return readJson<ClusterSpec>(this.specFile); }
+  /**
+   * The desired spec, normalized from the applied manifest (Secrets resolved now, never stored elsewhere).
+   * @throws ManifestError when the stored manifest no longer validates.
+   */
+  async readSpec(): Promise<ClusterSpec> {
+    return parseManifest(await fs.readFile(this.manifestFile, 'utf8'), { source: this.manifestFile }).spec;
+  }
+  /** Stores an applied manifest (private: it may hold Secrets). */
+  async writeManifest(text: string): Promise<void> {
+    const tmp = `${this.manifestFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await fs.writeFile(tmp, text, { mode: 0o600 });
+    await fs.rename(tmp, this.manifestFile);
+  }
   /** The stored status without its version (status writers use platform.ts LocalStatusStore). */
   async readStatus(): Promise<ClusterStatus | undefined> {
     const stored = await readJsonOptional<ClusterStatus & { resourceVersion?: string }>(this.statusFile);
@@ -119,8 +132,6 @@ export class ClusterDir {
   }
   async readAnnotations(): Promise<Annotations> { return (await readJsonOptional<Annotations>(this.annotationsFile)) ?? {}; }
   writeCluster(c: ClusterFile): Promise<void> { return writeJsonAtomic(this.clusterFile, c); }
-  // The spec may hold object-storage credentials (jobConfig env): private.
-  writeSpec(s: ClusterSpec): Promise<void> { return writeJsonAtomic(this.specFile, s, 0o600); }
   writeAnnotations(a: Annotations): Promise<void> { return writeJsonAtomic(this.annotationsFile, a); }
 
   async switchoverRequested(): Promise<boolean> {

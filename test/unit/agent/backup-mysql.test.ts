@@ -23,7 +23,7 @@ import { STAGED_MARKER, stagedDirOf } from '../../../src/agent/datadir.ts';
 import { openBucket } from '../../../src/backup/storage/index.ts';
 import type { BackupManifest, BinlogManifest } from '../../../src/backup/layout.ts';
 import type { BucketConfig__Output } from '../../../src/generated/moco/agent/v1/BucketConfig.ts';
-import { PASSWORD_KEYS, USERS, type Passwords } from '../../../src/agent/users.ts';
+import { PASSWORD_KEYS, USERS, type Passwords } from '../../../src/shared/accounts.ts';
 import { silentLogger } from '../../../src/shared/logger.ts';
 import { FakeDb } from './fake-db.ts';
 

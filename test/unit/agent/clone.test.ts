@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 
 import { cloneStatements, reinitStatements } from '../../../src/agent/clone/mysql.ts';
 import { GtidScanner, copiedAccount } from '../../../src/agent/clone/external.ts';
-import { PASSWORD_KEYS, USERS, type Passwords } from '../../../src/agent/users.ts';
+import { PASSWORD_KEYS, USERS, type Passwords } from '../../../src/shared/accounts.ts';
 import { readBackupGtid } from '../../../src/agent/clone/mariadb.ts';
 
 describe('cloneStatements (mysql)', () => {

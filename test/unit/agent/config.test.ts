@@ -30,6 +30,7 @@ describe('parseAgentConfig', () => {
     assert.equal(c.heartbeatMs, 1_000);
     assert.equal(c.unreachableMs, 800);
     assert.equal(c.shutdownGraceMs, 20_000);
+    assert.equal(c.accountCheckIntervalMs, 60_000);
     assert.deepEqual(c.tools, { mariadbBackup: '/opt/mariadb-backup', mbstream: '/opt/mbstream' });
     assert.equal(c.logLevel, 'info');
   });
@@ -46,11 +47,12 @@ describe('parseAgentConfig', () => {
   });
 
   it('durations are milliseconds inside; 0 disables the delay check', () => {
-    const c = parse(['--max-delay', '0', '--transaction-queueing-wait', '1m', '--watch-interval', '250ms', '--shutdown-grace', '1m30s']);
+    const c = parse(['--max-delay', '0', '--transaction-queueing-wait', '1m', '--watch-interval', '250ms', '--shutdown-grace', '1m30s', '--account-check-interval', '0']);
     assert.equal(c.maxDelayMs, 0);
     assert.equal(c.queueingWaitMs, 60_000);
     assert.equal(c.watchIntervalMs, 250);
     assert.equal(c.shutdownGraceMs, 90_000);
+    assert.equal(c.accountCheckIntervalMs, 0, '0: only at start and after mysqld restarts');
   });
 
   it('addresses: empty host means all interfaces, IPv6 in brackets', () => {

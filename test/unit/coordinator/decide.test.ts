@@ -62,7 +62,7 @@ const defaultOp: Record<ClusterState, Decision['operation']['kind']> = {
   Lost: 'none', Incomplete: 'configure',
 };
 
-// The seed's state table (moco-behaviour.md 1.4, clustering/status_test.go), adapted: errant replicas are found
+// The seed's state table (MOCO's clustering/status_test.go), adapted: errant replicas are found
 // from their GTIDs while the primary answers, else from status.errantReplicaList; a replica of a dead primary
 // reports its receiver as Connecting (with 'Yes' it would confirm the primary is alive, see the witness rule).
 const seedTable: Case[] = [
@@ -822,7 +822,7 @@ describe('chooseFailoverCandidate and positionOf', () => {
   });
 });
 
-// Replication from an external source (moco-behaviour.md 1.4-1.6): the primary is an "intermediate primary",
+// Replication from an external source (as MOCO does it): the primary is an "intermediate primary",
 // read-only and replicating asynchronously from outside; its replicas replicate from it without semi-sync.
 describe('decide: replication from an external source', () => {
   const SOURCE = { host: 'donor.example', port: 3306, user: 'clone-donor', password: 'pw' };

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { Step } from '../../../src/coordinator/decide.ts';
 import { cloneExternal, failover, runSteps, switchover, type Executor } from '../../../src/coordinator/operations.ts';
 import type { InstanceStatus, Observation } from '../../../src/coordinator/types.ts';
-import { hasCode, MocoError } from '../../../src/shared/errors.ts';
+import { hasCode, MocoError, type CodedError } from '../../../src/shared/errors.ts';
 import { addressOf, mysqlGtid, observation, replicaOfStatus, status, uuidOf, view, FOREIGN_UUID } from './builders.ts';
 import { World } from './fake-agents.ts';
 
@@ -16,7 +16,7 @@ function later<T>(w: World, index: number, label: string, ms: number, value: T):
   }, ms));
 }
 
-async function rejectsWith(p: Promise<unknown>, code: Parameters<typeof hasCode>[1], part?: RegExp): Promise<MocoError> {
+async function rejectsWith(p: Promise<unknown>, code: Parameters<typeof hasCode>[1], part?: RegExp): Promise<CodedError> {
   let caught: unknown;
   await assert.rejects(p, (err: unknown) => {
     caught = err;

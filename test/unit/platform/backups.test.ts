@@ -3,6 +3,8 @@
  * under their own id, a failed scheduled backup is retried with backoff up to backoffLimit, activeDeadlineSeconds
  * stops a run that takes too long, and the status records successes and failures.
  */
+import YAML from 'yaml';
+import { defaultManifest } from '../../../src/platform/local/manifest.ts';
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
@@ -13,7 +15,6 @@ import { ClusterDir } from '../../../src/platform/local/state.ts';
 import { CoordinatorMetrics } from '../../../src/coordinator/metrics.ts';
 import type { ClusterStatus } from '../../../src/api/types.ts';
 import { LocalStatusStore } from '../../../src/platform/local/platform.ts';
-import type { ClusterSpec } from '../../../src/api/spec.ts';
 import type { BackupPolicySpec } from '../../../src/api/spec.ts';
 import type { RunnerAgent } from '../../../src/backup/runner.ts';
 import type { BackupRequest, BackupResult, InstanceStatus } from '../../../src/shared/agent-client.ts';
@@ -25,19 +26,19 @@ let dir: ClusterDir;
 /** The status as stored (the service writes its fields through a LocalStatusStore of the state directory). */
 const current = async (): Promise<ClusterStatus> => (await new LocalStatusStore(dir).readStatus()).status;
 
-function spec(policy?: Partial<BackupPolicySpec>): ClusterSpec {
-  return {
-    name: 'c', namespace: 'default', replicas: 1, offline: false, serverIdBase: 1, maxDelaySeconds: 60,
-    maxDelaySecondsForPodDeletion: 0, startupWaitSeconds: 3600, mycnf: {},
-    ...(policy ? {
-      backupPolicyName: 'p',
-      backupPolicy: {
-        name: 'p', schedule: '0 0 1 1 *', concurrencyPolicy: 'Allow',
-        jobConfig: { threads: 1, env: {}, bucketConfig: { bucketName: 'bk', backendType: 'file', usePathStyle: false } },
-        ...policy,
-      } as BackupPolicySpec,
-    } : {}),
+/** The manifest of a one-instance cluster "c", with BackupPolicy "p" (file backend, bucket "bk") when `policy` is given. */
+function manifest(policy?: Partial<BackupPolicySpec>): string {
+  const cluster = YAML.parse(defaultManifest({ name: 'c', replicas: 1 })) as Record<string, Record<string, unknown>>;
+  if (!policy) return YAML.stringify(cluster);
+  (cluster.spec as Record<string, unknown>).backupPolicyName = 'p';
+  const doc = {
+    apiVersion: 'moco.cybozu.com/v1beta2', kind: 'BackupPolicy', metadata: { name: 'p' },
+    spec: {
+      schedule: '0 0 1 1 *', concurrencyPolicy: 'Allow', ...policy,
+      jobConfig: { serviceAccountName: 'sa', workVolume: { emptyDir: {} }, threads: 1, bucketConfig: { bucketName: 'bk', backendType: 'file' } },
+    },
   };
+  return `${YAML.stringify(cluster)}---\n${YAML.stringify(doc)}`;
 }
 
 /** An agent whose Backup fails `failures` times, or waits for cancellation when `hang` is set. */
@@ -83,7 +84,7 @@ describe('local backup service', () => {
   });
 
   it('answers a moco backup request under its id and records the backup in the status', async () => {
-    await dir.writeSpec(spec());
+    await dir.writeManifest(manifest());
     const a = agent();
     const s = service(a);
     const id = await requestBackup(dir);
@@ -100,7 +101,7 @@ describe('local backup service', () => {
   });
 
   it('records a failure without touching the last success, and the next success clears it', async () => {
-    await dir.writeSpec(spec());
+    await dir.writeManifest(manifest());
     const s = service(agent({ failures: 1 }));
     await requestBackup(dir);
     await s.tick();
@@ -117,7 +118,7 @@ describe('local backup service', () => {
   });
 
   it('retries a failed scheduled backup with backoff, at most backoffLimit times', async () => {
-    await dir.writeSpec(spec({ schedule: '@every 1h', backoffLimit: 2 }));
+    await dir.writeManifest(manifest({ schedule: '@every 1h', backoffLimit: 2 }));
     const a = agent({ failures: 10 });
     const s = service(a, 30);
     // Force the first scheduled run now.
@@ -133,7 +134,7 @@ describe('local backup service', () => {
   });
 
   it('stops a scheduled backup that runs longer than activeDeadlineSeconds', async () => {
-    await dir.writeSpec(spec({ schedule: '@every 1h', activeDeadlineSeconds: 1, backoffLimit: 0 }));
+    await dir.writeManifest(manifest({ schedule: '@every 1h', activeDeadlineSeconds: 1, backoffLimit: 0 }));
     const s = service(agent({ hang: true }));
     (s as unknown as { nextDue: Date; scheduleText: string }).scheduleText = '@every 1h';
     (s as unknown as { nextDue: Date }).nextDue = new Date(Date.now() - 1);

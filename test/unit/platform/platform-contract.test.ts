@@ -4,6 +4,7 @@
  * in-memory platform the manager tests use.
  */
 import { promises as fs } from 'node:fs';
+import YAML from 'yaml';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import type { ClusterSpec } from '../../../src/api/spec.ts';
 import type { InstanceAgent } from '../../../src/coordinator/platform.ts';
 import { readHeartbeat } from '../../../src/platform/local/heartbeat.ts';
 import { ensurePasswords } from '../../../src/platform/local/instance.ts';
+import { defaultManifest, parseManifest } from '../../../src/platform/local/manifest.ts';
 import { LocalPlatform, LocalStatusStore } from '../../../src/platform/local/platform.ts';
 import { ClusterDir, type ClusterFile } from '../../../src/platform/local/state.ts';
 import { describePlatformContract, type PlatformUnderTest } from '../../contract/platform.ts';
@@ -20,6 +22,13 @@ import { spec as specOf } from '../coordinator/builders.ts';
 import { World } from '../coordinator/fake-agents.ts';
 
 const SPEC: ClusterSpec = specOf({ name: 'contract', namespace: 'team-a', replicas: 3 });
+
+/** The local cluster's manifest: SPEC's name, namespace and size, `maxDelaySeconds` when given. */
+function manifest(maxDelaySeconds?: number): string {
+  const doc = YAML.parse(defaultManifest({ name: SPEC.name, namespace: SPEC.namespace, replicas: SPEC.replicas })) as { spec: Record<string, unknown> };
+  if (maxDelaySeconds !== undefined) doc.spec.maxDelaySeconds = maxDelaySeconds;
+  return YAML.stringify(doc);
+}
 
 /** A /readyz server whose answer the test sets; closing it makes the instance unreachable. */
 async function readyzServer(): Promise<{ port: number; set(ready: boolean): void; close(): Promise<void> }> {
@@ -52,7 +61,7 @@ async function localPlatform(): Promise<PlatformUnderTest> {
     instances: servers.map((s, index) => ({ index, mysqlPort: 23306 + index, grpcPort: 29000 + index, httpPort: s.port })),
   };
   await dir.writeCluster(cluster);
-  await dir.writeSpec(SPEC);
+  await dir.writeManifest(manifest());
   const passwords = { ...await ensurePasswords(dir.passwordsDir) };
   const world = new World();
   const agents = new Map<number, InstanceAgent>();
@@ -64,9 +73,12 @@ async function localPlatform(): Promise<PlatformUnderTest> {
     },
   });
   return {
-    platform, spec: SPEC, passwords,
+    platform, spec: parseManifest(manifest()).spec, passwords,
     otherStore: () => new LocalStatusStore(dir),
-    applySpec: (s) => dir.writeSpec(s),
+    changeSpec: async () => {
+      await dir.writeManifest(manifest(17));
+      return parseManifest(manifest(17)).spec;
+    },
     setAnnotations: (a) => dir.writeAnnotations(a),
     requestSwitchover: () => dir.requestSwitchover(),
     setReadiness: async (i, r) => {
@@ -104,7 +116,10 @@ async function memoryPlatform(): Promise<PlatformUnderTest> {
   return {
     platform: p, spec: SPEC, passwords: p.passwordsValue,
     otherStore: () => p.otherStore(),
-    applySpec: async (s) => { p.spec = s; },
+    changeSpec: async () => {
+      p.spec = { ...SPEC, maxDelaySeconds: 17 };
+      return p.spec;
+    },
     setAnnotations: async (a) => { p.annotations = { ...a }; },
     requestSwitchover: async () => { p.switchover = true; },
     setReadiness: async (i, r) => { p.ready.set(i, r === 'ready'); },
