@@ -28,14 +28,25 @@ export interface AgentApi {
   }): Promise<{ durationMs: number }>;
 }
 
-/** What the coordinator changes outside the agents: roles, the primary index, events. */
-export interface PlatformApi {
+/**
+ * What operations change besides the agents. Not a platform seam (that is ClusterPlatform, platform.ts): the
+ * manager implements it, through the platform for roles, the switchover request and events, and through its own
+ * status writes for the primary index and the acknowledgement count.
+ */
+export interface OperationEffects {
   publishRoles(roles: Role[]): Promise<void>;
+  /** Records the new primary (the commit point of a switchover or failover); throws if it could not be recorded. */
   setPrimaryIndex(index: number, why: 'switchover' | 'failover'): Promise<void>;
   /** Removes the switchover request (the demote annotation) once served. */
   clearSwitchoverRequest(): Promise<void>;
   event(type: 'Normal' | 'Warning', reason: string, message: string): void;
   recordSemiSyncAcks(acks: number): Promise<void>;
+  /**
+   * setPrimaryIndex follows soon: the status store may prepare its write now (locally: start taking its lock).
+   * Called where the operation waits anyway (the fence's settle, the read-only switch's pause), so that what the
+   * preparation costs does not delay the operation.
+   */
+  prepareCommit?(): void;
 }
 
 export interface OperationTimings {
@@ -51,17 +62,20 @@ export interface OperationTimings {
 
 export const DEFAULT_TIMINGS: OperationTimings = { readOnlyWaitMs: 10_000, gtidWaitMs: 50_000, fenceSettleMs: 100, cloneBootSeconds: 600 };
 
+/** Everything an operation uses; the manager builds one for its lifetime. */
 export interface Executor {
   agents: (index: number) => AgentApi;
   addresses: (index: number) => InstanceAddress;
-  platform: PlatformApi;
+  platform: OperationEffects;
   timings: OperationTimings;
-  /** The external replication source (spec.replicationSource), when the cluster replicates from one. */
-  external?: ReplicationSource;
+  /** The external replication source (spec.replicationSource, as last read), when the cluster replicates from one. */
+  external: () => ReplicationSource | undefined;
   /** This cluster's passwords (a MySQL clone from an external source re-creates the accounts with them). */
-  passwords?: () => Promise<Record<string, string>>;
+  passwords: () => Promise<Record<string, string>>;
   /** Called when a step made an instance writable (ends a write-unavailability window). */
   onWritable?: (index: number) => void;
+  /** Waits `ms` (default: real time); the manager passes its clock's. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -69,6 +83,7 @@ export interface Executor {
  * configured) does not hold up the others: it is thrown after the remaining steps ran.
  */
 export async function runSteps(ex: Executor, steps: Step[]): Promise<boolean> {
+  const wait = ex.sleep ?? sleep;
   let changed = false;
   const failures: string[] = [];
   for (const step of steps) {
@@ -79,7 +94,7 @@ export async function runSteps(ex: Executor, steps: Step[]): Promise<boolean> {
         changed = true;
         break;
       case 'sleep':
-        await sleep(step.ms);
+        await wait(step.ms);
         break;
       case 'killConnections':
         await a?.killConnections();
@@ -114,7 +129,7 @@ export async function runSteps(ex: Executor, steps: Step[]): Promise<boolean> {
       }
       case 'configureReplica': {
         if (step.source === 'external') {
-          const src = ex.external;
+          const src = ex.external();
           if (!src) throw new MocoError('FAILED_PRECONDITION', 'the external source is not known (its Secret is missing)');
           const req = { sourceHost: src.host, sourcePort: src.port, user: src.user, password: src.password, semiSync: false };
           changed = (await a!.configureReplica(req)).changed || changed;
@@ -145,13 +160,13 @@ export async function runSteps(ex: Executor, steps: Step[]): Promise<boolean> {
  * seed system). The boot timeout is spec.startupWaitSeconds.
  */
 export async function cloneExternal(ex: Executor, index: number, bootTimeoutSeconds: number): Promise<void> {
-  const src = ex.external;
+  const src = ex.external();
   if (!src) throw new MocoError('FAILED_PRECONDITION', 'the external source is not known (its Secret is missing)');
   try {
     await ex.agents(index).clone({
       donorAgentAddress: '', donorHost: src.host, donorPort: src.port, donorUser: src.user, donorPassword: src.password,
       bootTimeoutSeconds,
-      ...(src.initUser ? { initUser: src.initUser, initPassword: src.initPassword ?? '', passwords: await ex.passwords?.() ?? {} } : {}),
+      ...(src.initUser ? { initUser: src.initUser, initPassword: src.initPassword ?? '', passwords: await ex.passwords() } : {}),
     });
   } catch (err) {
     ex.platform.event('Warning', 'InitCloneFailed', `Clone from the external source ${src.host}:${src.port} failed for instance ${index}: ${messageOf(err)}`);
@@ -166,16 +181,18 @@ export async function cloneExternal(ex: Executor, index: number, bootTimeoutSeco
  * recorded. The next configure moves roles and makes the candidate writable.
  */
 export async function switchover(ex: Executor, from: number, to: number, intermediate = false): Promise<void> {
+  const wait = ex.sleep ?? sleep;
   const old = ex.agents(from);
   try {
     // An intermediate primary stops fetching from the external source first, so that what the candidate
     // waits for is final; the candidate fetches the rest from the source once it is the primary.
     if (intermediate) await old.stopReplicaIO();
     const ro = old.setReadOnly({ timeoutMs: ex.timings.readOnlyWaitMs * 3 });
-    const first = await Promise.race([ro.then(() => 'done' as const), sleep(ex.timings.readOnlyWaitMs).then(() => 'slow' as const)]);
+    const first = await Promise.race([ro.then(() => 'done' as const), wait(ex.timings.readOnlyWaitMs).then(() => 'slow' as const)]);
     if (first === 'slow') await old.killConnections();
     await ro;
-    await sleep(100);
+    ex.platform.prepareCommit?.();
+    await wait(100);
     await old.killConnections();
     const st = await old.getStatus();
     const executed = st.executed?.text ?? '';
@@ -200,7 +217,8 @@ export async function failover(ex: Executor, obs: Observation, errant: number[])
   try {
     const reachable = obs.instances.filter((i) => i.index !== P && i.status && !i.hung);
     await Promise.all(reachable.map((i) => ex.agents(i.index).stopReplicaIO()));
-    await sleep(ex.timings.fenceSettleMs);
+    ex.platform.prepareCommit?.();
+    await (ex.sleep ?? sleep)(ex.timings.fenceSettleMs);
     const fresh = await Promise.all(reachable.filter((i) => !errant.includes(i.index))
       .map(async (i) => ({ index: i.index, status: await ex.agents(i.index).getStatus() })));
     const flavor = fresh[0]?.status.flavor as Flavor | undefined;

@@ -1,4 +1,9 @@
-/** The MySQLCluster status written after every observation (pure). */
+/**
+ * The clustering part of the MySQLCluster status, computed after every observation (pure). The manager writes
+ * only the fields the coordinator owns (platform.ts STATUS_FIELDS), and only when they changed: conditions keep
+ * their lastTransitionTime while their status stays, and there is no per-observation timestamp (whether the
+ * coordinator is alive is the port's heartbeat).
+ */
 import type { Decision } from './decide.ts';
 import type { ClusterStatus, Condition } from '../api/types.ts';
 
@@ -32,7 +37,6 @@ export function statusAfter(prev: ClusterStatus, d: Decision, now: Date, reconci
     errantReplicaList: errant,
     cloned: prev.cloned || (d.state !== 'Cloning' && d.state !== 'Restoring' && prev.state === 'Cloning'),
     state: d.state,
-    observedAt: now.toISOString(),
     ...(prev.availableOnce || d.state === 'Healthy' || d.state === 'Degraded' ? { availableOnce: true } : {}),
   };
 }
@@ -46,7 +50,7 @@ export function statusStopped(prev: ClusterStatus, now: Date, reconciliationStop
     cond('ClusteringActive', 'False', 'ClusteringInactive', 'clustering is stopped'),
     reconciliationCondition(reconciliationStopped),
   ];
-  return { ...prev, conditions: withTransitions(prev.conditions, conditions, now.toISOString()), observedAt: now.toISOString() };
+  return { ...prev, conditions: withTransitions(prev.conditions, conditions, now.toISOString()) };
 }
 
 function reconciliationCondition(stopped: boolean): Condition {

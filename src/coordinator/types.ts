@@ -1,6 +1,6 @@
 /**
- * What the coordinator observes and what it records. The platform adapter (local state directory, or the
- * Kubernetes API later) fills `Observation`; `decide` reads it and nothing else.
+ * What the coordinator observes and what it records. The manager fills `Observation` from the agents and the
+ * platform port (platform.ts); `decide` reads it and nothing else.
  */
 import type { ClusterSpec } from '../api/spec.ts';
 import type { ClusterStatus, Role } from '../api/types.ts';
@@ -26,6 +26,8 @@ export interface InstanceView {
   address: InstanceAddress;
   /** Not the primary, yet sessions wait for semi-sync acknowledgements: treated as unavailable. */
   hung?: boolean;
+  /** Why `status` is null: the error of the status read (a TLS failure is not a dead instance). */
+  unobserved?: string;
 }
 
 export interface Observation {

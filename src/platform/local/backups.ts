@@ -1,15 +1,17 @@
 /**
  * Backups and restores of a local cluster, run by its coordinator process: the BackupPolicy's schedule (UTC),
  * `moco backup` requests (a file in requests/, progress and outcome in backup-run.json), and the restore of a
- * cluster created with spec.restore (while it is Restoring). Results go into the cluster's status, events and
- * the moco_backup_* metrics.
+ * cluster created with spec.restore (while it is Restoring). Results go into the cluster's status (only the
+ * backup side's fields, patched through a StatusStore of its own, as a backup Job on Kubernetes would), events and
+ * the moco_backup_* metrics (the gauges come from status.backup, exported by the cluster's manager).
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ClusterSpec } from '../../api/spec.ts';
-import type { ClusterManager } from '../../coordinator/manager.ts';
 import type { ClusterMetrics } from '../../coordinator/metrics.ts';
+import { updateStatus, type StatusPatch, type StatusStore } from '../../coordinator/platform.ts';
+import type { ClusterStatus } from '../../api/types.ts';
 import { parseSchedule } from '../../api/cron.ts';
 import { bucketTarget, defaultBackupTarget } from '../../backup/policy-target.ts';
 import { runClusterBackup, runClusterRestore, type BackupStatus, type RunnerAgent } from '../../backup/runner.ts';
@@ -17,6 +19,7 @@ import { ensureDirectory, openBucket } from '../../backup/storage/index.ts';
 import type { BucketTarget } from '../../backup/storage/types.ts';
 import { failedPrecondition, messageOf } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { Backoff } from '../../shared/retry.ts';
 import { loadPasswords } from '../../shared/accounts.ts';
 import { writeJsonAtomic, type ClusterDir } from './state.ts';
 
@@ -38,13 +41,16 @@ export interface BackupRunFile {
 
 export interface BackupServiceOptions {
   dir: ClusterDir;
-  manager: ClusterManager;
+  /** Where the backup side reads the status and writes its own fields (backup, lastBackupFailure, restoredTime, restore). */
+  status: StatusStore;
   metrics: ClusterMetrics;
   agent(index: number): RunnerAgent;
   ready(index: number): Promise<boolean>;
   log: Logger;
   /** First retry delay of a failed scheduled backup (doubling); default 10 s. */
   retryBaseMs?: number;
+  /** Called once a restore finished (the manager observes at once instead of at its next poll). */
+  onRestored?: () => void;
 }
 
 const RESTORE_RETRY_MS = 30_000;
@@ -57,7 +63,11 @@ export function backupTargetOf(spec: ClusterSpec, stateRoot: string): BucketTarg
 export class BackupService {
   private running: { id: string; abort: AbortController; done: Promise<void> } | undefined;
   private restoring = false;
-  private lastRestoreAttempt = 0;
+  /** When the next restore attempt may start (RESTORE_RETRY_MS after the start of a failed one). */
+  private restoreAt = 0;
+  private readonly restoreBackoff = new Backoff({ initialMs: RESTORE_RETRY_MS });
+  /** Delays between retries of a failed scheduled backup (10 s, 20 s, ...); reset when a new scheduled run starts. */
+  private readonly scheduleBackoff: Backoff;
   private timer: NodeJS.Timeout | undefined;
   private nextDue: Date | undefined;
   private scheduleText = '';
@@ -65,14 +75,24 @@ export class BackupService {
   private restoreAbort: AbortController | undefined;
   private stopped = false;
 
-  constructor(private readonly o: BackupServiceOptions) {}
+  constructor(private readonly o: BackupServiceOptions) {
+    this.scheduleBackoff = new Backoff({ initialMs: o.retryBaseMs ?? 10_000, maxMs: Number.MAX_SAFE_INTEGER, factor: 2 });
+  }
+
+  private async status(): Promise<ClusterStatus> {
+    return (await this.o.status.readStatus()).status;
+  }
+
+  /** Patches the backup side's fields, computed from the status as stored (re-read and recomputed on a conflict). */
+  private patch(compute: (current: ClusterStatus) => StatusPatch<'backup'> | undefined): Promise<ClusterStatus> {
+    return updateStatus(this.o.status, 'backup', compute);
+  }
 
   private get stateRoot(): string {
     return this.o.dir.dir;
   }
 
   start(): void {
-    this.exportStatus();
     const tick = (): void => void this.tick().catch((err: unknown) => this.o.log.warn({ err: messageOf(err) }, 'backup service tick failed'));
     this.timer = setInterval(tick, 1000);
     tick();
@@ -101,10 +121,11 @@ export class BackupService {
     if (this.stopped) return;
     this.ticking = (async () => {
       const spec = await this.o.dir.readSpec();
+      const status = await this.status();
       await this.handleCancel();
       await this.handleRequest(spec);
-      this.handleSchedule(spec);
-      this.handleRestore(spec);
+      this.handleSchedule(spec, status);
+      this.handleRestore(spec, status);
     })().finally(() => {
       this.ticking = undefined;
     });
@@ -135,9 +156,9 @@ export class BackupService {
     }
   }
 
-  private handleSchedule(spec: ClusterSpec): void {
+  private handleSchedule(spec: ClusterSpec, status: ClusterStatus): void {
     const policy = spec.backupPolicy;
-    if (!policy || spec.offline || spec.restore && !this.o.manager.current().restoredTime) {
+    if (!policy || spec.offline || spec.restore && !status.restoredTime) {
       this.nextDue = undefined;
       return;
     }
@@ -184,10 +205,11 @@ export class BackupService {
       ? setTimeout(() => abort.abort(new Error(`the backup ran longer than activeDeadlineSeconds (${policy.activeDeadlineSeconds} s)`)),
         policy.activeDeadlineSeconds * 1000)
       : undefined;
+    if (trigger === 'schedule' && attempt === 0) this.scheduleBackoff.reset();
     const done = this.backup(spec, id, trigger, abort.signal).then((ok) => {
       const limit = policy?.backoffLimit ?? 6;
       if (!ok && trigger === 'schedule' && !this.stopped && attempt < limit) {
-        this.retry = { at: Date.now() + (this.o.retryBaseMs ?? 10_000) * 2 ** attempt, attempt: attempt + 1 };
+        this.retry = { at: Date.now() + this.scheduleBackoff.next(), attempt: attempt + 1 };
       }
     }).finally(() => {
       if (deadline) clearTimeout(deadline);
@@ -198,7 +220,7 @@ export class BackupService {
 
   /** One backup run; resolves with whether it succeeded (failures are recorded, never thrown). */
   private async backup(spec: ClusterSpec, id: string, trigger: BackupRunFile['trigger'], signal: AbortSignal): Promise<boolean> {
-    const { manager, metrics, log } = this.o;
+    const { metrics, log } = this.o;
     const run: BackupRunFile = { id, trigger, state: 'running', phase: 'starting', startedAt: new Date().toISOString() };
     // Writes in order: the last state written is the last state reached (moco backup waits for it).
     let writing: Promise<void> = Promise.resolve();
@@ -211,7 +233,8 @@ export class BackupService {
     metrics.backupInProgress.set(1);
     let lastWrite = 0;
     try {
-      if (spec.restore && !manager.current().restoredTime) {
+      const status = await this.status();
+      if (spec.restore && !status.restoredTime) {
         throw failedPrecondition(`cluster ${spec.namespace}/${spec.name} is still being restored; back it up once moco status shows it restored`);
       }
       const target = backupTargetOf(spec, this.stateRoot);
@@ -224,7 +247,6 @@ export class BackupService {
         bucket.close();
       }
       log.info({ id, trigger, location: run.location }, 'backup started');
-      const status = manager.current();
       const outcome = await runClusterBackup({
         spec, primaryIndex: status.currentPrimaryIndex, previous: status.backup, target,
         agent: (i) => this.o.agent(i), ready: (i) => this.o.ready(i), signal,
@@ -236,9 +258,8 @@ export class BackupService {
           }
         },
       });
-      await manager.patchStatus({ backup: outcome.status, lastBackupFailure: undefined });
+      await this.patch(() => ({ backup: outcome.status, lastBackupFailure: undefined }));
       Object.assign(run, { state: 'succeeded', phase: 'done', status: outcome.status, manifestKey: outcome.manifestKey, sourceIndex: outcome.status.sourceIndex });
-      this.exportStatus();
       this.event('Normal', 'BackupCreated', `backup ${outcome.manifestKey} created from instance ${outcome.status.sourceIndex}`);
       for (const w of outcome.status.warnings ?? []) {
         this.event('Warning', w.startsWith('failed to back up binary logs') ? 'BackupNoBinlog' : 'BackupWarning', w);
@@ -250,7 +271,8 @@ export class BackupService {
       run.state = signal.aborted ? 'cancelled' : 'failed';
       run.error = message;
       metrics.backupFailures.inc();
-      await manager.patchStatus({ lastBackupFailure: { time: new Date().toISOString(), message } });
+      await this.patch(() => ({ lastBackupFailure: { time: new Date().toISOString(), message } }))
+        .catch((e: unknown) => log.warn({ err: messageOf(e) }, 'cannot record the backup failure in the status'));
       this.event('Warning', 'BackupFailed', `backup failed: ${message}`);
       log.warn({ id, err: message }, 'backup failed');
       return false;
@@ -261,46 +283,37 @@ export class BackupService {
     }
   }
 
-  /** moco_backup_* gauges from status.backup (only once a backup exists, as the seed does). */
-  private exportStatus(): void {
-    const b = this.o.manager.current().backup;
-    if (!b.time) return;
-    const m = this.o.metrics;
-    m.backupTimestamp.set(Date.parse(b.time) / 1000);
-    m.backupElapsed.set(Number.parseFloat(b.elapsed ?? '0'));
-    m.backupDumpBytes.set(b.dumpSize ?? 0);
-    m.backupBinlogBytes.set(b.binlogSize ?? 0);
-    m.backupWorkDirUsage.set(b.workDirUsage ?? 0);
-    m.backupWarnings.set(b.warnings?.length ?? 0);
-  }
-
-  private handleRestore(spec: ClusterSpec): void {
+  private handleRestore(spec: ClusterSpec, status: ClusterStatus): void {
     const restore = spec.restore;
-    const status = this.o.manager.current();
     if (!restore || status.restoredTime || this.restoring) return;
-    if (Date.now() - this.lastRestoreAttempt < RESTORE_RETRY_MS) return;
-    this.lastRestoreAttempt = Date.now();
+    if (Date.now() < this.restoreAt) return;
     this.restoring = true;
-    void this.restore(spec).finally(() => {
+    const started = Date.now();
+    void this.restore(spec).then((outcome) => {
+      // Attempts start RESTORE_RETRY_MS apart (a long attempt that failed is followed at once by the next).
+      if (outcome === 'failed') this.restoreAt = started + this.restoreBackoff.next();
+      else this.restoreBackoff.reset();
+    }).finally(() => {
       this.restoring = false;
     });
   }
 
-  private async restore(spec: ClusterSpec): Promise<void> {
+  /** One restore attempt: 'waiting' (instance 0 not up yet: try again at the next tick), 'done' or 'failed'. */
+  private async restore(spec: ClusterSpec): Promise<'waiting' | 'done' | 'failed'> {
     const restore = spec.restore;
-    if (!restore) return;
-    const { manager, log } = this.o;
+    if (!restore) return 'done';
+    const { log } = this.o;
     const agent = this.o.agent(0);
     try {
       // The restore needs instance 0's agent and mysqld; until then, wait without counting it as a failure.
       await agent.getStatus({ timeoutMs: 3000 });
     } catch {
-      this.lastRestoreAttempt = 0;
-      return;
+      return 'waiting';
     }
     let bucket: ReturnType<typeof openBucket> | undefined;
     const abort = new AbortController();
     this.restoreAbort = abort;
+    let progress: Promise<void> = Promise.resolve();
     try {
       const target = bucketTarget(restore.jobConfig, this.stateRoot);
       bucket = openBucket(target);
@@ -308,30 +321,40 @@ export class BackupService {
       this.event('Normal', 'RestoreStarted', `restoring ${restore.sourceNamespace}/${restore.sourceName} as of ${restore.restorePoint} from ${bucket.describe()}`);
       const passwords = await loadPasswords({}, this.o.dir.passwordsDir);
       let lastProgress = 0;
+      let lastPhase: string | undefined;
       const outcome = await runClusterRestore({
         source: { name: restore.sourceName, namespace: restore.sourceNamespace }, restorePoint: restore.restorePoint,
         target, bucket, agent, passwords: { ...passwords }, signal: abort.signal,
         onProgress: (p) => {
           // Shown by moco up and moco status while the restore runs (a phase change at once, else every 2 s).
-          const prev = manager.current().restore;
-          if (prev?.phase === p.phase && Date.now() - lastProgress < 2000) return;
+          if (p.phase === lastPhase && Date.now() - lastProgress < 2000) return;
+          lastPhase = p.phase;
           lastProgress = Date.now();
-          void manager.patchStatus({ restore: { ...prev, phase: p.phase, bytes: p.bytes } });
+          // In order, one at a time: a later progress report must not be overtaken by an earlier one.
+          progress = progress.then(() => this.patch((cur) => ({ restore: { ...cur.restore, phase: p.phase, bytes: p.bytes } })))
+            .then(() => undefined, (e: unknown) => log.warn({ err: messageOf(e) }, 'cannot record the restore progress'));
         },
       });
-      await manager.patchStatus({
+      await progress;
+      await this.patch(() => ({
         restoredTime: outcome.restoredTime,
         restore: { backupTime: outcome.backupTime, binlogApplied: outcome.binlogApplied, warnings: outcome.warnings, phase: 'done' },
-      });
+      }));
       this.event('Normal', 'Restored', `restored from backup ${outcome.backupTime}${outcome.binlogApplied ? ' and its binlogs' : ''} up to ${restore.restorePoint}`);
       for (const w of outcome.warnings) this.event('Warning', 'RestoreWarning', w);
-      manager.trigger('restored');
+      this.o.onRestored?.();
+      return 'done';
     } catch (err) {
       const message = messageOf(err);
-      const prev = manager.current().restore;
-      await manager.patchStatus({ restore: { ...prev, error: message, errorTime: new Date().toISOString() } });
-      if (prev?.error !== message) this.event('Warning', 'RestoreFailed', `restore failed (retrying every ${RESTORE_RETRY_MS / 1000} s): ${message}`);
+      await progress;
+      let previousError: string | undefined;
+      await this.patch((cur) => {
+        previousError = cur.restore?.error;
+        return { restore: { ...cur.restore, error: message, errorTime: new Date().toISOString() } };
+      }).catch((e: unknown) => log.warn({ err: messageOf(e) }, 'cannot record the restore failure in the status'));
+      if (previousError !== message) this.event('Warning', 'RestoreFailed', `restore failed (retrying every ${RESTORE_RETRY_MS / 1000} s): ${message}`);
       log.warn({ err: message }, 'restore failed');
+      return 'failed';
     } finally {
       bucket?.close();
       this.restoreAbort = undefined;

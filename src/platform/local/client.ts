@@ -16,6 +16,7 @@ import { PASSWORD_KEY_OF } from '../../shared/accounts.ts';
 import type { ClientUser, ClusterClient, ClusterEvent, ClusterView, InstanceView, MysqlOptions } from '../client.ts';
 import { liveDetails } from '../live.ts';
 import { allocate, ClusterBusyError, lockCluster, startProcesses } from './controller.ts';
+import { readHeartbeat } from './heartbeat.ts';
 import { ensureClusterPki } from './instance.ts';
 import { mysqldExitFile, type MysqldExitRecord } from './instance-process.ts';
 import { checkUpdate, ManifestError, parseManifest } from './manifest.ts';
@@ -47,9 +48,9 @@ export class ClientError extends Error {
 
 /** The view of one local cluster. `live`: also ask each agent for its readiness reason and details. */
 export async function localView(dir: ClusterDir, options: { live?: boolean } = {}): Promise<StatusJson> {
-  const [cluster, spec, stored, roles, ports, ann] = await Promise.all([
+  const [cluster, spec, stored, roles, ports, ann, heartbeat] = await Promise.all([
     dir.readCluster(), dir.readSpec(), dir.readStatus(), readRoles(dir.rolesFile),
-    readJsonOptional<{ primary: number; replica: number }>(dir.endpointsFile), dir.readAnnotations(),
+    readJsonOptional<{ primary: number; replica: number }>(dir.endpointsFile), dir.readAnnotations(), readHeartbeat(dir),
   ]);
   const st: ClusterStatus = { ...initialStatus(), ...stored };
   const endpointsPid = componentPid(dir, 'endpoints');
@@ -105,7 +106,8 @@ export async function localView(dir: ClusterDir, options: { live?: boolean } = {
     },
     clusteringActive: !ann.clusteringStopped,
     reconciliationActive: !ann.reconciliationStopped,
-    observedAt: st.observedAt ?? null,
+    // The coordinator's heartbeat (the status no longer carries a per-observation time).
+    observedAt: heartbeat?.observedAt ?? null,
     coordinator: {
       pid: coordinatorPid, running: coordinatorPid !== null,
       detail: coordinatorPid === null ? 'NOT RUNNING' : `running (PID ${coordinatorPid})`,

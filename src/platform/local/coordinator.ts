@@ -6,23 +6,17 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
-import { probeReady } from '../../shared/net.ts';
 import { messageOf } from '../../shared/errors.ts';
-import { AgentClient } from '../../shared/agent-client.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { ClusterManager, type ManagerPlatform } from '../../coordinator/manager.ts';
-import { createClusterMetrics } from '../../coordinator/metrics.ts';
-import type { Role } from '../../api/types.ts';
+import { ClusterManager } from '../../coordinator/manager.ts';
+import { CoordinatorMetrics } from '../../coordinator/metrics.ts';
+import { AgentClient } from '../../shared/agent-client.ts';
 import { ensureClusterPki } from './instance.ts';
-import { readRoles, writeRoles } from './roles.ts';
-import { ClusterDir, writePid, type ClusterFile } from './state.ts';
+import { writePid, type ClusterDir } from './state.ts';
 import { BackupService } from './backups.ts';
-import { loadPasswords } from '../../shared/accounts.ts';
+import { LocalPlatform, LocalStatusStore, readiness } from './platform.ts';
 
-/** The agent's readiness (GET /readyz); false when it does not answer within `timeoutMs`. */
-export function readiness(httpPort: number, timeoutMs = 500): Promise<boolean> {
-  return probeReady(httpPort, timeoutMs).result;
-}
+export { readiness };
 
 export interface CoordinatorHandle {
   manager: ClusterManager;
@@ -30,57 +24,30 @@ export interface CoordinatorHandle {
 }
 
 export async function startCoordinator(dir: ClusterDir, log: Logger, options: { pollMs?: number } = {}): Promise<CoordinatorHandle> {
-  const cluster: ClusterFile = await dir.readCluster();
-  const pki = await ensureClusterPki(dir.pkiDir);
-  const clients = new Map<number, AgentClient>();
-  const ports = (i: number) => {
-    const p = cluster.instances[i];
-    if (!p) throw new Error(`instance ${i} has no ports in ${dir.clusterFile}`);
-    return p;
-  };
-  const agent = (i: number): AgentClient => {
-    let c = clients.get(i);
-    if (!c) {
-      c = new AgentClient(`127.0.0.1:${ports(i).grpcPort}`, pki.coordinator);
-      clients.set(i, c);
-    }
-    return c;
-  };
-  const reloadCluster = async (replicas: number): Promise<void> => {
-    if (cluster.instances.length < replicas) Object.assign(cluster, await dir.readCluster());
-  };
-  const metrics = createClusterMetrics(cluster.name, cluster.namespace);
-  const platform: ManagerPlatform = {
-    readSpec: async () => {
-      const spec = await dir.readSpec();
-      await reloadCluster(spec.replicas);
-      return spec;
-    },
-    readStatus: () => dir.readStatus(),
-    writeStatus: (s) => dir.writeStatus(s),
-    readRoles: async (replicas) => {
-      const file = await readRoles(dir.rolesFile);
-      return Array.from({ length: replicas }, (_, i) => file?.instances.find((e) => e.index === i)?.role ?? '');
-    },
-    publishRoles: async (roles: Role[]) => {
-      await writeRoles(dir.rolesFile, roles.map((role, index) => ({ index, role, mysqlPort: ports(index).mysqlPort, httpPort: ports(index).httpPort })));
-    },
-    switchoverRequested: () => dir.switchoverRequested(),
-    clearSwitchoverRequest: () => dir.clearSwitchoverRequest(),
-    annotations: () => dir.readAnnotations(),
-    event: (type, reason, message) => void dir.appendEvent({ type, reason, message }).catch(() => undefined),
-    readiness: (i) => readiness(ports(i).httpPort),
-    address: (i) => ({ host: '127.0.0.1', port: ports(i).mysqlPort, agent: `127.0.0.1:${ports(i).grpcPort}` }),
-    agent,
-    passwords: async () => ({ ...await loadPasswords({}, dir.passwordsDir) }),
-  };
+  const platform = await LocalPlatform.open(dir);
+  const cluster = await dir.readCluster();
+  // One registry for the process; this process runs one cluster's manager (the Kubernetes controller runs many).
+  const coordinatorMetrics = new CoordinatorMetrics();
+  const metrics = coordinatorMetrics.forCluster(platform.name, platform.namespace);
   const manager = new ClusterManager({
     platform, log, metrics, pollMs: options.pollMs ?? 1000,
     decide: { roleSettleMs: Number(process.env.MOCO_ROLE_WAIT_MS ?? 100) },
   });
   await manager.start();
+  // The backup side has a status store and agent connections of its own, as a Job in another process would have.
+  const pki = await ensureClusterPki(dir.pkiDir);
+  const backupAgents = new Map<number, AgentClient>();
+  const backupAgent = (i: number): AgentClient => {
+    let c = backupAgents.get(i);
+    if (!c) {
+      c = new AgentClient(platform.address(i).agent, pki.coordinator);
+      backupAgents.set(i, c);
+    }
+    return c;
+  };
   const backups = new BackupService({
-    dir, manager, metrics, agent, ready: (i) => readiness(ports(i).httpPort), log: log.child({ component: 'backup' }),
+    dir, status: new LocalStatusStore(dir), metrics, agent: backupAgent, ready: (i) => platform.readiness(i),
+    log: log.child({ component: 'backup' }), onRestored: () => manager.trigger('restored'),
   });
   backups.start();
   await writePid(dir.pidFile('coordinator'));
@@ -101,8 +68,8 @@ export async function startCoordinator(dir: ClusterDir, log: Logger, options: { 
   }
   const server = http.createServer((req, res) => {
     if (req.url === '/metrics') {
-      void metrics.registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      void coordinatorMetrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': coordinatorMetrics.registry.contentType });
         res.end(text);
       });
     } else {
@@ -124,7 +91,8 @@ export async function startCoordinator(dir: ClusterDir, log: Logger, options: { 
       await backups.stop();
       await manager.stop();
       server.close();
-      for (const c of clients.values()) c.close();
+      platform.close();
+      for (const c of backupAgents.values()) c.close();
     },
   };
 }

@@ -12,6 +12,7 @@ import { initDataDir } from '../../agent/init.ts';
 import { requireMysqld } from '../../agent/mysqld.ts';
 import { loadPasswords } from '../../shared/accounts.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { Backoff } from '../../shared/retry.ts';
 import { ensureClusterPki, writeInstanceConfig } from './instance.ts';
 import { MysqldSupervisor } from './supervisor.ts';
 import { acquireLock, LockBusyError, type HeldLock } from './lock.ts';
@@ -71,7 +72,8 @@ export async function runInstance(dir: ClusterDir, index: number, log: Logger): 
 
   let agent: ChildProcess | undefined;
   let stopping = false;
-  let backoff = 250;
+  // Restarted after 250 ms, then more slowly (up to 5 s) while it keeps exiting; a run of 10 s starts the delays over.
+  const backoff = new Backoff({ initialMs: 250, maxMs: 5000, factor: 2, resetAfterMs: 10_000 });
   const agentPidFile = dir.instancePidFile(index, 'agent');
   const startAgent = (): void => {
     if (stopping) return;
@@ -95,10 +97,9 @@ export async function runInstance(dir: ClusterDir, index: number, log: Logger): 
     if (child.pid) void writePid(agentPidFile, child.pid);
     child.once('exit', (code, signal) => {
       if (stopping) return;
-      if (Date.now() - started > 10_000) backoff = 250;
-      log.warn({ code, signal, restartInMs: backoff }, 'agent exited; restarting');
-      setTimeout(startAgent, backoff);
-      backoff = Math.min(backoff * 2, 5000);
+      const delay = backoff.next(Date.now() - started);
+      log.warn({ code, signal, restartInMs: delay }, 'agent exited; restarting');
+      setTimeout(startAgent, delay);
     });
   };
   startAgent();

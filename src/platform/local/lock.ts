@@ -9,7 +9,7 @@
  *
  * The file also records who holds it (PID, command, since when), for the message a refused process prints.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
@@ -67,16 +67,45 @@ function ownCommand(): string {
  * @throws LockBusyError when the lock is held elsewhere; Error when flock(1) cannot run.
  */
 export function acquireLock(file: string, options: { waitMs?: number } = {}): HeldLock {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
-  const waitArgs = options.waitMs ? ['--wait', String(options.waitMs / 1000)] : ['--nonblock'];
-  const r = spawnSync('flock', [...waitArgs, '--conflict-exit-code', String(CONFLICT), '3'], {
+  const fd = openLockFile(file);
+  const r = spawnSync('flock', [...waitArgs(options.waitMs), '--conflict-exit-code', String(CONFLICT), '3'], {
     stdio: ['ignore', 'ignore', 'pipe', fd],
   });
-  if (r.status !== 0) {
+  return held(file, fd, r.status, r.signal, r.stderr.toString(), r.error);
+}
+
+/**
+ * {@link acquireLock} without blocking the event loop while flock(1) starts or waits (for locks taken often, such as
+ * the status file's, where a blocked event loop would delay everything else the process does).
+ */
+export async function acquireLockAsync(file: string, options: { waitMs?: number } = {}): Promise<HeldLock> {
+  const fd = openLockFile(file);
+  const r = await new Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string; error?: Error }>((resolve) => {
+    let stderr = '';
+    const child = spawn('flock', [...waitArgs(options.waitMs), '--conflict-exit-code', String(CONFLICT), '3'], {
+      stdio: ['ignore', 'ignore', 'pipe', fd],
+    });
+    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.once('error', (error) => resolve({ status: null, signal: null, stderr, error }));
+    child.once('close', (status, signal) => resolve({ status, signal, stderr }));
+  });
+  return held(file, fd, r.status, r.signal, r.stderr, r.error);
+}
+
+function openLockFile(file: string): number {
+  mkdirSync(path.dirname(file), { recursive: true });
+  return openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
+}
+
+function waitArgs(waitMs: number | undefined): string[] {
+  return waitMs ? ['--wait', String(waitMs / 1000)] : ['--nonblock'];
+}
+
+function held(file: string, fd: number, status: number | null, signal: NodeJS.Signals | null, stderr: string, error: Error | undefined): HeldLock {
+  if (status !== 0) {
     closeSync(fd);
-    if (r.status === CONFLICT) throw new LockBusyError(file, lockHolder(file));
-    const why = r.error ? r.error.message : `flock exited with ${r.status ?? r.signal}: ${r.stderr.toString().trim()}`;
+    if (status === CONFLICT) throw new LockBusyError(file, lockHolder(file));
+    const why = error ? error.message : `flock exited with ${status ?? signal}: ${stderr.trim()}`;
     throw new Error(`cannot lock ${file}: ${why} (flock comes with util-linux)`);
   }
   const holder: LockHolder = { pid: process.pid, command: ownCommand(), since: new Date().toISOString() };

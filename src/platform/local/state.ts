@@ -6,12 +6,14 @@
  *   <dir>/<name>/cluster.json      ports and instances (allocated once)
  *   <dir>/<name>/manifest.yaml     the manifest as last applied (mode 0600: it may hold Secrets); the spec is read
  *                                  from it when needed, so credentials are never copied anywhere else
- *   <dir>/<name>/status.json       MySQLCluster.status, written by the coordinator
+ *   <dir>/<name>/status.json       MySQLCluster.status and its resourceVersion; each writer (coordinator, backups) patches
+ *                                  its own fields under run/status.lock (platform.ts LocalStatusStore)
  *   <dir>/<name>/roles.json        published roles (Pod labels), read by the endpoints process
  *   <dir>/<name>/annotations.json  clustering / reconciliation stopped
  *   <dir>/<name>/requests/switchover   a switchover request (the demote annotation)
  *   <dir>/<name>/events.jsonl      events, one JSON object per line
  *   <dir>/<name>/run/*.pid         coordinator and endpoints PIDs; endpoints.json: their ports
+ *   <dir>/<name>/run/coordinator-heartbeat.json  {pid, observedAt}: the coordinator's last observation (heartbeat.ts)
  *   <dir>/<name>/run/*.lock        process-lifetime locks: cli (a command at work), coordinator, endpoints
  *   <dir>/<name>/instances/<i>/    one instance (see instance.ts), run/{supervisor,agent}.pid and instance.lock there
  *   <dir>/<name>/passwords/ pki/   credentials, mode 0600
@@ -71,6 +73,10 @@ export class ClusterDir {
   get clusterFile(): string { return this.path('cluster.json'); }
   get manifestFile(): string { return this.path('manifest.yaml'); }
   get statusFile(): string { return this.path('status.json'); }
+  /** Held while a writer patches status.json (read-modify-write), by any process. */
+  get statusLockFile(): string { return this.path('run', 'status.lock'); }
+  /** The coordinator's heartbeat (heartbeat.ts). */
+  get heartbeatFile(): string { return this.path('run', 'coordinator-heartbeat.json'); }
   get rolesFile(): string { return this.path('roles.json'); }
   get annotationsFile(): string { return this.path('annotations.json'); }
   get switchoverRequestFile(): string { return this.path('requests', 'switchover'); }
@@ -117,10 +123,15 @@ export class ClusterDir {
     await fs.writeFile(tmp, text, { mode: 0o600 });
     await fs.rename(tmp, this.manifestFile);
   }
-  async readStatus(): Promise<ClusterStatus | undefined> { return readJsonOptional<ClusterStatus>(this.statusFile); }
+  /** The stored status without its version (status writers use platform.ts LocalStatusStore). */
+  async readStatus(): Promise<ClusterStatus | undefined> {
+    const stored = await readJsonOptional<ClusterStatus & { resourceVersion?: string }>(this.statusFile);
+    if (!stored) return undefined;
+    const { resourceVersion: _, ...status } = stored;
+    return status;
+  }
   async readAnnotations(): Promise<Annotations> { return (await readJsonOptional<Annotations>(this.annotationsFile)) ?? {}; }
   writeCluster(c: ClusterFile): Promise<void> { return writeJsonAtomic(this.clusterFile, c); }
-  writeStatus(s: ClusterStatus): Promise<void> { return writeJsonAtomic(this.statusFile, s); }
   writeAnnotations(a: Annotations): Promise<void> { return writeJsonAtomic(this.annotationsFile, a); }
 
   async switchoverRequested(): Promise<boolean> {

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { openSync, closeSync } from 'node:fs';
 import { swapStagedData } from '../../agent/datadir.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { Backoff } from '../../shared/retry.ts';
 
 export interface SupervisorOptions {
   mysqld: string;
@@ -27,7 +28,7 @@ export interface SupervisorOptions {
 export class MysqldSupervisor extends EventEmitter {
   private child: ChildProcess | undefined;
   private stopping = false;
-  private backoff: number;
+  private readonly backoff: Backoff;
   private restartTimer: NodeJS.Timeout | undefined;
   private startedAt = 0;
   /** How many times mysqld was started. */
@@ -35,7 +36,7 @@ export class MysqldSupervisor extends EventEmitter {
 
   constructor(private readonly o: SupervisorOptions) {
     super();
-    this.backoff = o.minBackoffMs ?? 250;
+    this.backoff = new Backoff({ initialMs: o.minBackoffMs ?? 250, maxMs: o.maxBackoffMs ?? 5000, factor: 2, resetAfterMs: 10_000 });
   }
 
   /** mysqld's PID while it runs. */
@@ -68,10 +69,9 @@ export class MysqldSupervisor extends EventEmitter {
     child.once('exit', (code, signal) => {
       this.emit('exited', code, signal);
       if (this.stopping) return;
-      if (Date.now() - this.startedAt > 10_000) this.backoff = this.o.minBackoffMs ?? 250;
-      this.o.log.warn({ code, signal, restartInMs: this.backoff }, 'mysqld exited; restarting');
-      this.restartTimer = setTimeout(() => void this.spawnOnce(), this.backoff);
-      this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs ?? 5000);
+      const delay = this.backoff.next(Date.now() - this.startedAt);
+      this.o.log.warn({ code, signal, restartInMs: delay }, 'mysqld exited; restarting');
+      this.restartTimer = setTimeout(() => void this.spawnOnce(), delay);
     });
   }
 

@@ -2,133 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import type { Step } from '../../../src/coordinator/decide.ts';
-import {
-  cloneExternal, failover, runSteps, switchover, type AgentApi, type Executor, type OperationTimings, type PlatformApi,
-} from '../../../src/coordinator/operations.ts';
+import { cloneExternal, failover, runSteps, switchover, type Executor } from '../../../src/coordinator/operations.ts';
 import type { InstanceStatus, Observation } from '../../../src/coordinator/types.ts';
 import { hasCode, MocoError, type CodedError } from '../../../src/shared/errors.ts';
 import { addressOf, mysqlGtid, observation, replicaOfStatus, status, uuidOf, view, FOREIGN_UUID } from './builders.ts';
-
-type Method = keyof AgentApi;
-
-interface Call {
-  /** Agent index, or -1 for the platform. */
-  index: number;
-  method: string;
-  args: unknown[];
-}
-
-interface Event {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
-
-/** Per-instance behaviour overrides; anything not given answers at once with "nothing changed". */
-type Behaviour = Partial<{ [M in Method]: (...args: Parameters<AgentApi[M]>) => ReturnType<AgentApi[M]> }>;
-
-class World {
-  readonly calls: Call[] = [];
-  readonly events: Event[] = [];
-  readonly writable: number[] = [];
-  primaryIndex: number | undefined;
-  readonly statuses = new Map<number, InstanceStatus>();
-  readonly behaviour = new Map<number, Behaviour>();
-
-  constructor(readonly timings: OperationTimings = { readOnlyWaitMs: 50, gtidWaitMs: 777, fenceSettleMs: 5, cloneBootSeconds: 42 }) {}
-
-  /** Calls recorded as `index.method` (agents) or `platform.method`. */
-  log(): string[] {
-    return this.calls.map((c) => `${c.index < 0 ? 'platform' : c.index}.${c.method}`);
-  }
-
-  on(index: number, b: Behaviour): this {
-    this.behaviour.set(index, { ...this.behaviour.get(index), ...b });
-    return this;
-  }
-
-  agent(index: number): AgentApi {
-    const record = (method: string, args: unknown[]): void => {
-      this.calls.push({ index, method, args });
-    };
-    const b = (): Behaviour => this.behaviour.get(index) ?? {};
-    return {
-      getStatus: async (o) => {
-        record('getStatus', [o]);
-        if (b().getStatus) return b().getStatus!(o);
-        const s = this.statuses.get(index);
-        if (!s) throw new MocoError('MYSQLD_UNAVAILABLE', `instance ${index} does not answer`);
-        return s;
-      },
-      configurePrimary: async (n) => {
-        record('configurePrimary', [n]);
-        return b().configurePrimary?.(n) ?? { changed: true, effectiveWaitCount: n };
-      },
-      configureReplica: async (req) => {
-        record('configureReplica', [req]);
-        return b().configureReplica?.(req) ?? { changed: true };
-      },
-      stopReplicaIO: async () => {
-        record('stopReplicaIO', []);
-        return b().stopReplicaIO?.() ?? { changed: true };
-      },
-      waitForGtid: async (set, ms) => {
-        record('waitForGtid', [set, ms]);
-        return b().waitForGtid?.(set, ms) ?? { waitedMs: 1 };
-      },
-      setReadOnly: async (o) => {
-        record('setReadOnly', [o]);
-        return b().setReadOnly?.(o) ?? { changed: true };
-      },
-      setWritable: async () => {
-        record('setWritable', []);
-        return b().setWritable?.() ?? { changed: true };
-      },
-      killConnections: async () => {
-        record('killConnections', []);
-        return b().killConnections?.() ?? { killed: 0 };
-      },
-      clone: async (req) => {
-        record('clone', [req]);
-        return b().clone?.(req) ?? { durationMs: 5 };
-      },
-    };
-  }
-
-  platform(): PlatformApi {
-    const record = (method: string, args: unknown[]): void => {
-      this.calls.push({ index: -1, method, args });
-    };
-    return {
-      publishRoles: async (roles) => record('publishRoles', [roles]),
-      setPrimaryIndex: async (index, why) => {
-        record('setPrimaryIndex', [index, why]);
-        this.primaryIndex = index;
-      },
-      clearSwitchoverRequest: async () => record('clearSwitchoverRequest', []),
-      event: (type, reason, message) => {
-        record('event', [reason]);
-        this.events.push({ type, reason, message });
-      },
-      recordSemiSyncAcks: async (acks) => record('recordSemiSyncAcks', [acks]),
-    };
-  }
-
-  executor(): Executor {
-    return {
-      agents: (i) => this.agent(i), addresses: (i) => addressOf(i), platform: this.platform(), timings: this.timings,
-      onWritable: (i) => this.writable.push(i),
-    };
-  }
-
-  callsOf(index: number, method?: string): Call[] {
-    return this.calls.filter((c) => c.index === index && (method === undefined || c.method === method));
-  }
-
-  reasons(): string[] {
-    return this.events.map((e) => e.reason);
-  }
-}
+import { World } from './fake-agents.ts';
 
 /** Resolves `value` after `ms`, recording `index.<label>` when it does. */
 function later<T>(w: World, index: number, label: string, ms: number, value: T): Promise<T> {
@@ -452,7 +330,7 @@ describe('runSteps', () => {
 
 describe('replication from an external source', () => {
   const SOURCE = { host: 'donor.example', port: 3307, user: 'clone-donor', password: 'donor-pw' };
-  const withSource = (w: World, extra: Partial<Executor> = {}): Executor => ({ ...w.executor(), external: SOURCE, ...extra });
+  const withSource = (w: World, extra: Partial<Executor> = {}): Executor => ({ ...w.executor(), external: () => SOURCE, ...extra });
 
   it('cloneExternal asks the primary\'s agent to copy from the source as the Secret\'s USER; InitCloned', async () => {
     const w = new World();
@@ -465,7 +343,7 @@ describe('replication from an external source', () => {
 
   it('with INIT_USER (MySQL) the clone also carries the init account and the cluster\'s passwords', async () => {
     const w = new World();
-    const ex = withSource(w, { external: { ...SOURCE, initUser: 'clone-init', initPassword: 'init-pw' }, passwords: async () => ({ ADMIN_PASSWORD: 'a' }) });
+    const ex = withSource(w, { external: () => ({ ...SOURCE, initUser: 'clone-init', initPassword: 'init-pw' }), passwords: async () => ({ ADMIN_PASSWORD: 'a' }) });
     await cloneExternal(ex, 0, 60);
     assert.deepEqual(w.callsOf(0, 'clone')[0]?.args[0], {
       donorAgentAddress: '', donorHost: 'donor.example', donorPort: 3307, donorUser: 'clone-donor', donorPassword: 'donor-pw',

@@ -12,9 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { BackupService, requestBackup, type BackupRunFile } from '../../../src/platform/local/backups.ts';
 import { ClusterDir } from '../../../src/platform/local/state.ts';
-import { createClusterMetrics } from '../../../src/coordinator/metrics.ts';
-import { initialStatus, type ClusterStatus } from '../../../src/api/types.ts';
-import type { ClusterManager } from '../../../src/coordinator/manager.ts';
+import { CoordinatorMetrics } from '../../../src/coordinator/metrics.ts';
+import type { ClusterStatus } from '../../../src/api/types.ts';
+import { LocalStatusStore } from '../../../src/platform/local/platform.ts';
 import type { BackupPolicySpec } from '../../../src/api/spec.ts';
 import type { RunnerAgent } from '../../../src/backup/runner.ts';
 import type { BackupRequest, BackupResult, InstanceStatus } from '../../../src/shared/agent-client.ts';
@@ -23,14 +23,8 @@ import { silentLogger } from '../../../src/shared/logger.ts';
 
 let root: string;
 let dir: ClusterDir;
-let status: ClusterStatus;
-const manager = {
-  current: () => status,
-  patchStatus: async (p: Partial<ClusterStatus>) => {
-    status = { ...status, ...p };
-  },
-  trigger: () => undefined,
-} as unknown as ClusterManager;
+/** The status as stored (the service writes its fields through a LocalStatusStore of the state directory). */
+const current = async (): Promise<ClusterStatus> => (await new LocalStatusStore(dir).readStatus()).status;
 
 /** The manifest of a one-instance cluster "c", with BackupPolicy "p" (file backend, bucket "bk") when `policy` is given. */
 function manifest(policy?: Partial<BackupPolicySpec>): string {
@@ -71,7 +65,7 @@ function agent(o: { failures?: number; hang?: boolean } = {}): RunnerAgent & { c
 
 function service(a: RunnerAgent, retryBaseMs = 50): BackupService {
   return new BackupService({
-    dir, manager, metrics: createClusterMetrics('c', 'default'), agent: () => a, ready: async () => true,
+    dir, status: new LocalStatusStore(dir), metrics: new CoordinatorMetrics().forCluster('c', 'default'), agent: () => a, ready: async () => true,
     log: silentLogger(), retryBaseMs,
   });
 }
@@ -84,7 +78,6 @@ describe('local backup service', () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'moco-bsvc-'));
     dir = new ClusterDir(root, 'c');
     await fs.mkdir(dir.path('requests'), { recursive: true });
-    status = initialStatus();
   });
   afterEach(async () => {
     await fs.rm(root, { recursive: true, force: true });
@@ -101,7 +94,7 @@ describe('local backup service', () => {
     assert.equal(run.id, id);
     assert.equal(run.state, 'succeeded');
     assert.equal(run.location, `directory ${path.join(root, 'backups')}`);
-    assert.equal(status.backup.gtidSet, '0-1-5');
+    assert.equal((await current()).backup.gtidSet, '0-1-5');
     assert.equal(a.calls[0]?.prefix, 'moco/default/c/');
     assert.equal(a.calls[0]?.bucket?.bucket, path.join(root, 'backups'));
     await s.stop();
@@ -114,13 +107,13 @@ describe('local backup service', () => {
     await s.tick();
     await s.idle();
     assert.equal((await readRun()).state, 'failed');
-    assert.match(status.lastBackupFailure?.message ?? '', /the store is down/);
-    assert.deepEqual(status.backup, {});
+    assert.match((await current()).lastBackupFailure?.message ?? '', /the store is down/);
+    assert.deepEqual((await current()).backup, {});
     await requestBackup(dir);
     await s.tick();
     await s.idle();
-    assert.equal(status.lastBackupFailure, undefined);
-    assert.ok(status.backup.time);
+    assert.equal((await current()).lastBackupFailure, undefined);
+    assert.ok((await current()).backup.time);
     await s.stop();
   });
 
