@@ -8,6 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf dist/chunks
 mkdir -p dist
-npx --no-install esbuild cmd/moco-agent.ts cmd/moco.ts --bundle --splitting --platform=node --format=esm \
+npx --no-install esbuild cmd/moco-agent.ts cmd/moco.ts cmd/moco-controller.ts cmd/kubectl-moco.ts --bundle --splitting --platform=node --format=esm \
   --target=node20 --outdir=dist --out-extension:.js=.mjs --chunk-names='chunks/[name]-[hash]' --log-level=warning \
   --banner:js="import { createRequire as __mocoRequire } from 'module'; const require = __mocoRequire(import.meta.url);"

@@ -67,8 +67,6 @@ export interface ClusterStatus {
   /** Acknowledgements a commit waits for, as the primary's agent last reported (MariaDB: always 1). */
   semiSyncAcks?: number;
   state?: ClusterState;
-  /** When the state was last computed. */
-  observedAt?: string;
   lastFailover?: RoleChange;
   lastSwitchover?: RoleChange;
 }

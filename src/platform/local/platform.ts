@@ -34,7 +34,8 @@ const STATUS_LOCK_WAIT_MS = 10_000;
 /** How long a lock taken ahead (willPatch) is kept for a patch that does not come. */
 const PREPARED_LOCK_MS = 1000;
 
-type StoredStatus = ClusterStatus & { resourceVersion?: string };
+/** status.json: the status, its version, and (from before the heartbeat) an observedAt that is dropped. */
+type StoredStatus = ClusterStatus & { resourceVersion?: string; observedAt?: string };
 
 function parseStored(text: string | undefined): VersionedStatus {
   if (text === undefined) return { status: withDefaults(undefined), version: '0' };

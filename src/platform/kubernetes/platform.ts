@@ -1,0 +1,216 @@
+/**
+ * The coordinator's port on Kubernetes (src/coordinator/platform.ts): roles are the moco.cybozu.com/role Pod
+ * labels, a switchover request is the demote annotation or a deleting primary Pod, readiness is the Pod's Ready
+ * condition, the status is the MySQLCluster's status subresource (JSON patches that test the resourceVersion, so a
+ * concurrent writer's update is never lost), the heartbeat a Lease per cluster, events Events on the MySQLCluster,
+ * passwords the master Secret in the controller's namespace. Agents are reached by the Pod IPs the API reports
+ * (no cluster DNS needed); their certificates are checked by name and cluster, not by IP.
+ */
+import { checkCluster } from '../../api/mysqlcluster.ts';
+import { Checker } from '../../api/checker.ts';
+import type { ClusterSpec } from '../../api/spec.ts';
+import { initialStatus, type ClusterStatus, type Role } from '../../api/types.ts';
+import {
+  checkOwned, StatusConflictError, withDefaults,
+  type ClusterAnnotations, type ClusterPlatform, type InstanceAgent, type StatusOwner, type StatusPatch, type VersionedStatus,
+} from '../../coordinator/platform.ts';
+import type { InstanceAddress } from '../../coordinator/types.ts';
+import { AgentClient } from '../../shared/agent-client.ts';
+import { MocoError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { PkiMaterial } from '../../shared/tls.ts';
+import { clientCredentialsFrom } from '../../shared/tls.ts';
+import { recordEvent } from './events.ts';
+import type { Informer } from './informer.ts';
+import { KubeError, resourcePath, type Kube } from './kube.ts';
+import { CLUSTERING_STOPPED, DEMOTE, RECONCILIATION_STOPPED, ROLE_LABEL, names } from './names.ts';
+import { asJson, type KubeObject } from './objects.ts';
+import { PORTS } from './config.ts';
+import type { MySQLClusterObject } from './reconciler.ts';
+
+/** A Pod as this module reads it. */
+export interface PodObject extends KubeObject {
+  metadata: KubeObject['metadata'] & { deletionTimestamp?: string; resourceVersion?: string };
+  status?: { podIP?: string; phase?: string; conditions?: Array<{ type: string; status: string }> };
+}
+
+export interface KubernetesPlatformOptions {
+  kube: Kube;
+  namespace: string;
+  name: string;
+  clusters: Informer<MySQLClusterObject>;
+  pods: Informer<PodObject>;
+  /** The coordinator's client certificate for this cluster, and the CA. */
+  tls: PkiMaterial;
+  /** The controller's namespace (the master copy of the passwords). */
+  controllerNamespace: string;
+  log: Logger;
+  /** How often the heartbeat Lease is renewed at most (default 20 s: a write per cluster per 20 s). */
+  heartbeatEveryMs?: number;
+  /** The leader's term: every agent call carries it, and agents refuse an older one. */
+  term?: () => number;
+}
+
+export class KubernetesPlatform implements ClusterPlatform {
+  readonly name: string;
+  readonly namespace: string;
+  private readonly agents = new Map<number, { ip: string; client: AgentClient }>();
+  private lastHeartbeat = 0;
+
+  constructor(private readonly o: KubernetesPlatformOptions) {
+    this.name = o.name;
+    this.namespace = o.namespace;
+  }
+
+  private cluster(): MySQLClusterObject {
+    const c = this.o.clusters.get(this.namespace, this.name);
+    if (!c) throw new MocoError('NOT_FOUND', `MySQLCluster ${this.namespace}/${this.name} does not exist (any more)`);
+    return c;
+  }
+
+  private pod(index: number): PodObject | undefined {
+    return this.o.pods.get(this.namespace, names.pod(this.name, index));
+  }
+
+  private clusterPath(sub?: string): string {
+    return resourcePath('moco.cybozu.com/v1beta2', 'MySQLCluster', this.namespace, this.name, sub);
+  }
+
+  async readStatus(): Promise<VersionedStatus> {
+    const c = this.cluster();
+    return { status: withDefaults(c.status as Partial<ClusterStatus> | undefined), version: String(c.metadata.resourceVersion ?? '') };
+  }
+
+  async patchStatus<O extends StatusOwner>(owner: O, patch: StatusPatch<O>, version: string): Promise<string> {
+    checkOwned(owner, patch);
+    const current = asJson(this.cluster().status);
+    const ops: unknown[] = [{ op: 'test', path: '/metadata/resourceVersion', value: version }];
+    if (this.cluster().status === undefined) ops.push({ op: 'add', path: '/status', value: {} });
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined) {
+        if (k in current) ops.push({ op: 'remove', path: `/status/${k}` });
+      } else {
+        ops.push({ op: 'add', path: `/status/${k}`, value: v });
+      }
+    }
+    try {
+      const out = await this.o.kube.request<KubeObject & { metadata: { resourceVersion?: string } }>('PATCH', this.clusterPath('status'), {
+        body: ops, contentType: 'application/json-patch+json',
+      });
+      return String(out.metadata.resourceVersion ?? '');
+    } catch (err) {
+      // 409: the object moved; 422 from a failed `test`: the version we read is not current.
+      if (err instanceof KubeError && (err.conflict || (err.status === 422 && /test/i.test(err.message)))) {
+        throw new StatusConflictError(version, '(newer)');
+      }
+      throw err;
+    }
+  }
+
+  async readSpec(): Promise<ClusterSpec> {
+    const c = new Checker();
+    const spec = checkCluster(c, this.cluster());
+    if (c.problems.length > 0) throw new MocoError('INVALID_ARGUMENT', `the MySQLCluster is not valid: ${c.problems.join('; ')}`);
+    if (spec.replicationSourceSecretName) {
+      const secret = await this.o.kube.tryGet<KubeObject & { data?: Record<string, string> }>(
+        resourcePath('v1', 'Secret', this.namespace, spec.replicationSourceSecretName));
+      const d = Object.fromEntries(Object.entries(secret?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+      const port = Number(d.PORT);
+      if (d.HOST && d.USER && d.PASSWORD && port > 0 && port < 65536) {
+        spec.replicationSource = {
+          host: d.HOST, port, user: d.USER, password: d.PASSWORD,
+          ...(d.INIT_USER ? { initUser: d.INIT_USER } : {}), ...(d.INIT_PASSWORD ? { initPassword: d.INIT_PASSWORD } : {}),
+        };
+      }
+    }
+    return spec;
+  }
+
+  async readAnnotations(): Promise<ClusterAnnotations> {
+    const a = asJson(this.cluster().metadata.annotations);
+    return { clusteringStopped: a[CLUSTERING_STOPPED] === 'true', reconciliationStopped: a[RECONCILIATION_STOPPED] === 'true' };
+  }
+
+  async heartbeat(observedAt: Date): Promise<void> {
+    if (Date.now() - this.lastHeartbeat < (this.o.heartbeatEveryMs ?? 20_000)) return;
+    this.lastHeartbeat = Date.now();
+    const lease = {
+      apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+      metadata: { name: `moco-${this.name}-coordinator`, namespace: this.namespace },
+      spec: { holderIdentity: process.env.POD_NAME ?? 'moco-controller', renewTime: observedAt.toISOString().replace('Z', '000Z'), leaseDurationSeconds: 60 },
+    };
+    await this.o.kube.apply(lease).catch((err: unknown) => this.o.log.debug({ err: (err as Error).message }, 'heartbeat not written'));
+  }
+
+  async readRoles(replicas: number): Promise<Role[]> {
+    return Array.from({ length: replicas }, (_, i) => {
+      const v = asJson(this.pod(i)?.metadata.labels)[ROLE_LABEL];
+      return v === 'primary' || v === 'replica' ? v : '';
+    });
+  }
+
+  async publishRoles(roles: Role[]): Promise<void> {
+    await Promise.all(roles.map(async (role, i) => {
+      const pod = this.pod(i);
+      if (!pod) return;
+      const have = asJson(pod.metadata.labels)[ROLE_LABEL] ?? '';
+      if (have === role) return;
+      await this.o.kube.mergePatch(resourcePath('v1', 'Pod', this.namespace, pod.metadata.name),
+        { metadata: { labels: { [ROLE_LABEL]: role === '' ? null : role } } });
+    }));
+  }
+
+  async switchoverRequested(): Promise<boolean> {
+    const primary = this.pod(withDefaults(this.cluster().status as Partial<ClusterStatus> | undefined).currentPrimaryIndex);
+    return !!primary && (asJson(primary.metadata.annotations)[DEMOTE] === 'true' || !!primary.metadata.deletionTimestamp);
+  }
+
+  async clearSwitchoverRequest(): Promise<void> {
+    for (const pod of this.o.pods.list((p) => p.metadata.namespace === this.namespace && asJson(p.metadata.annotations)[DEMOTE] !== undefined &&
+      p.metadata.name.startsWith(`moco-${this.name}-`))) {
+      await this.o.kube.mergePatch(resourcePath('v1', 'Pod', this.namespace, pod.metadata.name), { metadata: { annotations: { [DEMOTE]: null } } })
+        .catch((err: unknown) => { if (!(err instanceof KubeError && err.notFound)) throw err; });
+    }
+  }
+
+  async readiness(index: number): Promise<boolean> {
+    return this.pod(index)?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  }
+
+  address(index: number): InstanceAddress {
+    const ip = this.pod(index)?.status?.podIP ?? '';
+    return { host: ip, port: PORTS.mysql, agent: ip ? `${ip}:${PORTS.agent}` : '' };
+  }
+
+  agent(index: number): InstanceAgent {
+    const ip = this.pod(index)?.status?.podIP ?? '';
+    const cached = this.agents.get(index);
+    if (cached && cached.ip === ip) return cached.client;
+    cached?.client.close();
+    // An unknown IP gets an address nothing listens on: calls fail fast, as to a dead instance.
+    const target = ip ? `${ip}:${PORTS.agent}` : `127.0.0.1:1`;
+    const serverName = `${names.pod(this.name, index)}.${names.headless(this.name)}.${this.namespace}.svc`;
+    const client = new AgentClient(target, clientCredentialsFrom(this.o.tls), { serverName });
+    this.agents.set(index, { ip, client });
+    return client;
+  }
+
+  async passwords(): Promise<Record<string, string>> {
+    const s = await this.o.kube.get<KubeObject & { data?: Record<string, string> }>(
+      resourcePath('v1', 'Secret', this.o.controllerNamespace, `mysql-${this.namespace}.${this.name}`));
+    return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  }
+
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const c = this.o.clusters.get(this.namespace, this.name);
+    if (c) recordEvent(this.o.kube, this.o.log, c, type, reason, message);
+  }
+
+  /** Closes the agent connections (the cluster's manager stopped). */
+  close(): void {
+    for (const a of this.agents.values()) a.client.close();
+    this.agents.clear();
+  }
+}
+
+export { initialStatus };
