@@ -219,7 +219,7 @@ export async function readOnly(argv: string[], io: Io): Promise<number> {
     throw usageError(`clustering of ${spec.name} is running, and the coordinator keeps the primary writable; ` +
       `run moco stop clustering ${spec.name} first, then this command; nothing was changed`);
   }
-  const pki = await ensureClusterPki(cd.pkiDir);
+  const pki = await ensureClusterPki(cd.pkiDir, cluster);
   const failures: string[] = [];
   await Promise.all(cluster.instances.slice(0, spec.replicas).map(async (p) => {
     const agent = new AgentClient(`127.0.0.1:${p.grpcPort}`, pki.coordinator);

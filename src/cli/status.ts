@@ -82,7 +82,7 @@ export async function clusterStatus(dir: ClusterDir, options: { live?: boolean }
   ]);
   const st: ClusterStatus = { ...initialStatus(), ...stored };
   const endpointsPid = componentPid(dir, 'endpoints');
-  const pki = options.live ? await ensureClusterPki(dir.pkiDir).catch(() => undefined) : undefined;
+  const pki = options.live ? await ensureClusterPki(dir.pkiDir, cluster).catch(() => undefined) : undefined;
   const instances = await Promise.all(cluster.instances.slice(0, spec.replicas).map(async (p): Promise<InstanceJson> => {
     const pids = instancePids(dir, p.index);
     const out: InstanceJson = {

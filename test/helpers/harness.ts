@@ -42,7 +42,7 @@ export interface TestCluster {
   base: string;
   install: MysqldInstall;
   passwords: Passwords;
-  pki: { coordinator: PkiFiles; agent: PkiFiles };
+  pki: { coordinator: PkiFiles; agent: PkiFiles; backup: PkiFiles };
   instances: TestInstance[];
   /** Adds an instance (init, mysqld, agent). */
   add(options?: { init?: boolean; agentOptions?: Partial<{ maxDelayMs: number; queueingWaitMs: number; accountCheckIntervalMs: number; logger: Logger }> }): Promise<TestInstance>;
@@ -75,7 +75,7 @@ export async function createTestCluster(name = 'test'): Promise<TestCluster> {
   // Keep paths short: unix socket paths are limited to 107 characters.
   const base = await fs.mkdtemp(path.join(os.tmpdir(), `moco-${name.slice(0, 8)}-`));
   const passwords = await ensurePasswords(path.join(base, 'passwords'));
-  const pki = await ensureClusterPki(path.join(base, 'pki'));
+  const pki = await ensureClusterPki(path.join(base, 'pki'), { namespace: 'default', name });
   const instances: TestInstance[] = [];
   const log = testLogger();
 

@@ -45,7 +45,7 @@ describe('agent mTLS and authorization', () => {
   });
 
   test('a client with a certificate from another CA is refused', async () => {
-    const other = await ensureClusterPki(path.join(cluster.base, 'other-pki'));
+    const other = await ensureClusterPki(path.join(cluster.base, 'other-pki'), { namespace: 'default', name: 'sec' });
     // Trust the real server, present a certificate the server's CA never issued.
     const m = loadPkiFiles(other.coordinator);
     const creds = grpc.credentials.createSsl(loadPkiFiles(cluster.pki.coordinator).caCert, m.key, m.cert);

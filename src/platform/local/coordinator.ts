@@ -31,7 +31,7 @@ export interface CoordinatorHandle {
 
 export async function startCoordinator(dir: ClusterDir, log: Logger, options: { pollMs?: number } = {}): Promise<CoordinatorHandle> {
   const cluster: ClusterFile = await dir.readCluster();
-  const pki = await ensureClusterPki(dir.pkiDir);
+  const pki = await ensureClusterPki(dir.pkiDir, cluster);
   const clients = new Map<number, AgentClient>();
   const ports = (i: number) => {
     const p = cluster.instances[i];
