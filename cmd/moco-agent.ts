@@ -16,7 +16,7 @@ import { createAgentMetrics } from '../src/agent/metrics.ts';
 import { PASSWORD_KEYS, loadPasswords } from '../src/shared/accounts.ts';
 import { MocoError, messageOf } from '../src/shared/errors.ts';
 import { createLogger } from '../src/shared/logger.ts';
-import { loadPkiFiles } from '../src/shared/tls.ts';
+import { loadAgentPki } from '../src/agent/tls-reloader.ts';
 // The other commands load their modules when they run: the long-lived `serve` process keeps only what it uses
 // (the demo alone pulls in the local platform, the backup runner and the S3 SDK).
 
@@ -51,7 +51,7 @@ async function serve(argv: string[]): Promise<void> {
   let passwords;
   try {
     passwords = await loadPasswords(process.env, config.passwordsDir, ['AGENT_PASSWORD', 'REPLICATION_PASSWORD', 'CLONE_DONOR_PASSWORD']);
-    loadPkiFiles(config.tls);
+    loadAgentPki(config.tls, { namespace: config.clusterNamespace, name: config.clusterName });
   } catch (err) {
     fail(messageOf(err));
   }

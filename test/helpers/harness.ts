@@ -45,7 +45,12 @@ export interface TestCluster {
   pki: { coordinator: PkiFiles; agent: PkiFiles; backup: PkiFiles };
   instances: TestInstance[];
   /** Adds an instance (init, mysqld, agent). */
-  add(options?: { init?: boolean; agentOptions?: Partial<{ maxDelayMs: number; queueingWaitMs: number; accountCheckIntervalMs: number; logger: Logger }> }): Promise<TestInstance>;
+  add(options?: { init?: boolean; agentOptions?: Partial<{
+    maxDelayMs: number; queueingWaitMs: number; accountCheckIntervalMs: number; logger: Logger;
+    /** The agent's certificate files (default: the cluster PKI's agent pair). */
+    tls: PkiFiles;
+    tlsReloadIntervalMs: number;
+  }>; }): Promise<TestInstance>;
   close(): Promise<void>;
 }
 
@@ -102,7 +107,9 @@ export async function createTestCluster(name = 'test'): Promise<TestCluster> {
         statusTimeoutMs: 2000, maxDelayMs: options.agentOptions?.maxDelayMs ?? 60_000,
         queueingWaitMs: options.agentOptions?.queueingWaitMs ?? 5000,
         logger: options.agentOptions?.logger ?? log, metrics: createAgentMetrics(name, index, { processMetrics: false }),
-        grpcAddress: '127.0.0.1:0', httpAddress: { host: '127.0.0.1', port: 0 }, tls: pki.agent,
+        grpcAddress: '127.0.0.1:0', httpAddress: { host: '127.0.0.1', port: 0 }, tls: options.agentOptions?.tls ?? pki.agent,
+        clusterNamespace: 'default',
+        ...(options.agentOptions?.tlsReloadIntervalMs !== undefined ? { tlsReloadIntervalMs: options.agentOptions.tlsReloadIntervalMs } : {}),
         tools: { mariadbBackup: install.mariadbBackup ?? 'mariadb-backup', mbstream: install.mbstream ?? 'mbstream' },
         watchIntervalMs: 100, heartbeatMs: 1000, unreachableMs: 800, shutdownGraceMs: 5000,
         ...(options.agentOptions?.accountCheckIntervalMs !== undefined ? { accountCheckIntervalMs: options.agentOptions.accountCheckIntervalMs } : {}),
