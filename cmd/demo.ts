@@ -35,7 +35,7 @@ export async function runDemo(argv: string[]): Promise<void> {
   const layout = instanceLayout(path.join(dir, '0'));
   const passwordsDir = path.join(dir, 'passwords');
   const passwords = await ensurePasswords(passwordsDir);
-  const pki = await ensureClusterPki(path.join(dir, 'pki'));
+  const pki = await ensureClusterPki(path.join(dir, 'pki'), { namespace: 'default', name: 'demo' });
   await writeInstanceConfig({ install, layout, port, serverId: 1 });
   if (await initDataDir({ install, myCnfPath: layout.myCnf, dataDir: layout.dataDir, passwords, log })) say('initialised a new data directory');
 

@@ -5,7 +5,7 @@
  *   moco-agent init --mycnf F --data-dir D    prepare an empty data directory (idempotent)
  *   moco-agent run-mysqld --data-dir D -- mysqld --defaults-file=F ...
  *                                             swap in a staged data directory, then run mysqld (container command)
- *   moco-agent certs --dir D                  create the cluster CA and certificates for local use
+ *   moco-agent certs --dir D --cluster-name N create the cluster CA and certificates for local use
  *   moco-agent demo [--dir D] [--port P]      one mysqld with its agent on this machine, until Ctrl-C
  */
 import { spawn } from 'node:child_process';
@@ -16,7 +16,7 @@ import { createAgentMetrics } from '../src/agent/metrics.ts';
 import { PASSWORD_KEYS, loadPasswords } from '../src/shared/accounts.ts';
 import { MocoError, messageOf } from '../src/shared/errors.ts';
 import { createLogger } from '../src/shared/logger.ts';
-import { loadPkiFiles } from '../src/shared/tls.ts';
+import { loadAgentPki } from '../src/agent/tls-reloader.ts';
 // The other commands load their modules when they run: the long-lived `serve` process keeps only what it uses
 // (the demo alone pulls in the local platform, the backup runner and the S3 SDK).
 
@@ -26,7 +26,8 @@ commands:
   serve        run the agent beside a mysqld (flags below)
   init         prepare an empty data directory: --mycnf FILE --data-dir DIR [--passwords-dir DIR]
   run-mysqld   --data-dir DIR -- MYSQLD [ARGS...]: swap in a staged data directory, then run mysqld
-  certs        --dir DIR: create the cluster CA and the coordinator and agent certificates
+  certs        --dir DIR --cluster-name NAME [--cluster-namespace NS]: create the cluster CA and the coordinator,
+               agent and backup certificates, naming the cluster (NS defaults to "default")
   demo         [--dir DIR] [--port PORT]: run one mysqld with its agent on this machine until Ctrl-C
 
 serve flags (durations like 30s, 1m, 250ms):
@@ -50,7 +51,7 @@ async function serve(argv: string[]): Promise<void> {
   let passwords;
   try {
     passwords = await loadPasswords(process.env, config.passwordsDir, ['AGENT_PASSWORD', 'REPLICATION_PASSWORD', 'CLONE_DONOR_PASSWORD']);
-    loadPkiFiles(config.tls);
+    loadAgentPki(config.tls, { namespace: config.clusterNamespace, name: config.clusterName });
   } catch (err) {
     fail(messageOf(err));
   }
@@ -106,11 +107,15 @@ async function runMysqld(argv: string[]): Promise<void> {
 }
 
 async function certs(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { dir: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv, options: { dir: { type: 'string' }, 'cluster-name': { type: 'string' }, 'cluster-namespace': { type: 'string', default: 'default' } },
+  });
   if (!values.dir) fail('certs: --dir is required');
+  if (!values['cluster-name']) fail('certs: --cluster-name is required (the certificates name their cluster)');
   const { ensureClusterPki } = await import('../src/platform/local/instance.ts');
-  const files = await ensureClusterPki(values.dir);
-  process.stdout.write(`CA:          ${files.agent.caCert}\ncoordinator: ${files.coordinator.cert} ${files.coordinator.key}\nagent:       ${files.agent.cert} ${files.agent.key}\n`);
+  const files = await ensureClusterPki(values.dir, { namespace: values['cluster-namespace'], name: values['cluster-name'] });
+  process.stdout.write(`CA:          ${files.agent.caCert}\ncoordinator: ${files.coordinator.cert} ${files.coordinator.key}\n` +
+    `agent:       ${files.agent.cert} ${files.agent.key}\nbackup:      ${files.backup.cert} ${files.backup.key}\n`);
 }
 
 async function main(): Promise<void> {

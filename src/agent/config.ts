@@ -24,6 +24,8 @@ export class ConfigError extends Error {
 
 export interface AgentConfig {
   clusterName: string;
+  /** The cluster's namespace: with the name, what every caller's certificate must name (`moco://<namespace>/<name>`). */
+  clusterNamespace: string;
   index: number;
   socketPath: string;
   dataDir: string;
@@ -31,6 +33,8 @@ export interface AgentConfig {
   grpcAddress: string;
   httpAddress: { host: string; port: number };
   tls: { caCert: string; cert: string; key: string };
+  /** How often the certificate files are checked for a rotated set (a Kubernetes Secret updated in place). */
+  tlsReloadIntervalMs: number;
   passwordsDir: string | undefined;
   maxDelayMs: number;
   queueingWaitMs: number;
@@ -47,6 +51,7 @@ export interface AgentConfig {
 
 export const AGENT_FLAGS = {
   'cluster-name': { type: 'string' },
+  'cluster-namespace': { type: 'string' },
   index: { type: 'string' },
   socket: { type: 'string', default: '/run/mysqld.sock' },
   'data-dir': { type: 'string', default: '/var/lib/mysql/data' },
@@ -56,6 +61,7 @@ export const AGENT_FLAGS = {
   'tls-ca': { type: 'string', default: '/grpc-cert/ca.crt' },
   'tls-cert': { type: 'string', default: '/grpc-cert/tls.crt' },
   'tls-key': { type: 'string', default: '/grpc-cert/tls.key' },
+  'tls-reload-interval': { type: 'string', default: '10s' },
   'passwords-dir': { type: 'string' },
   'max-delay': { type: 'string', default: '60s' },
   'transaction-queueing-wait': { type: 'string', default: '5s' },
@@ -89,7 +95,7 @@ function hostPort(values: Record<string, unknown>, flag: string): { host: string
   return { host: (m[1] as string).replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port };
 }
 
-/** Parses and validates the agent's flags. `env` supplies CLUSTER_NAME and POD_NAME as on Kubernetes. */
+/** Parses and validates the agent's flags. `env` supplies CLUSTER_NAME, POD_NAMESPACE and POD_NAME as on Kubernetes. */
 export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
   let values: Record<string, unknown>;
   try {
@@ -101,6 +107,11 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   const clusterName = String(values['cluster-name'] ?? env.CLUSTER_NAME ?? '');
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(clusterName)) {
     throw new ConfigError('cluster-name', `"${clusterName}" is not a valid cluster name (set --cluster-name or CLUSTER_NAME; lowercase letters, digits, '-')`);
+  }
+  const clusterNamespace = String(values['cluster-namespace'] ?? env.POD_NAMESPACE ?? 'default');
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(clusterNamespace) || clusterNamespace.length > 63) {
+    throw new ConfigError('cluster-namespace', `"${clusterNamespace}" is not a valid namespace (set --cluster-namespace or POD_NAMESPACE; ` +
+      "lowercase letters, digits, '-', at most 63)");
   }
   const indexText = String(values.index ?? env.POD_NAME?.split('-').pop() ?? '');
   if (!/^\d+$/.test(indexText)) {
@@ -121,6 +132,7 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   }
   return {
     clusterName,
+    clusterNamespace,
     index: Number(indexText),
     socketPath: String(values.socket),
     dataDir: String(values['data-dir']),
@@ -128,6 +140,7 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     grpcAddress: `${grpcAddress.host.includes(':') ? `[${grpcAddress.host}]` : grpcAddress.host}:${grpcAddress.port}`,
     httpAddress: hostPort(values, 'http-address'),
     tls: { caCert: String(values['tls-ca']), cert: String(values['tls-cert']), key: String(values['tls-key']) },
+    tlsReloadIntervalMs: duration(values, 'tls-reload-interval', 100),
     passwordsDir: (values['passwords-dir'] as string | undefined) ?? env.MOCO_PASSWORDS_DIR,
     maxDelayMs: duration(values, 'max-delay'),
     queueingWaitMs: duration(values, 'transaction-queueing-wait'),

@@ -1,14 +1,16 @@
 /**
- * The agent daemon: one Agent, its status hub, the gRPC server (mTLS) and the HTTP server, with an ordered
- * shutdown: not-ready first, stop taking RPCs, let in-flight calls finish within the grace period, then abort
- * the rest (a running clone included), close the MySQL pool, close HTTP last.
+ * The agent daemon: one Agent, its status hub, the gRPC server (mTLS, certificates reloaded when rotated), the
+ * coordinator term store and the HTTP server, with an ordered shutdown: not-ready first, stop taking RPCs, let
+ * in-flight calls finish within the grace period, then abort the rest (a running clone included), close the MySQL
+ * pool, close HTTP last.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { MocoError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { agentProto, channelOptionsFor, GRPC_CHANNEL_OPTIONS } from '../shared/proto.ts';
-import { clientCredentials, loadPkiFiles, serverCredentials, type PkiFiles, type PkiMaterial } from '../shared/tls.ts';
+import { clientCredentialsFrom, type PkiFiles, type PkiMaterial } from '../shared/tls.ts';
+import type { ClusterRef } from '../shared/cluster-identity.ts';
 import type { DataChunk__Output } from '../generated/moco/agent/v1/DataChunk.ts';
 import { Agent, type AgentOptions } from './agent.ts';
 import { receiveInWorker, type UnpackingDonorStream } from './clone/mariadb.ts';
@@ -16,6 +18,8 @@ import { buildHttp } from './http.ts';
 import { bindServer, createGrpcServer } from './rpc/server.ts';
 import { StatusHub } from './watch.ts';
 import { AccountKeeper } from './account-keeper.ts';
+import { TermStore, termFileFor } from './term.ts';
+import { TlsReloader } from './tls-reloader.ts';
 import type { Passwords } from '../shared/accounts.ts';
 
 export interface DaemonOptions extends Omit<AgentOptions, 'logger'> {
@@ -32,6 +36,12 @@ export interface DaemonOptions extends Omit<AgentOptions, 'logger'> {
   accountPasswords?: Passwords;
   /** Re-assert the accounts this often besides at start and after mysqld restarts (0: only then; default 1 min). */
   accountCheckIntervalMs?: number;
+  /** The cluster's namespace (default `default`); with `clusterName`, what every caller's certificate must name. */
+  clusterNamespace?: string;
+  /** How often the certificate files are checked for a rotated set (default 10 s). */
+  tlsReloadIntervalMs?: number;
+  /** Where the highest coordinator term is kept (default `<dataDir>/../moco-term`). */
+  termFile?: string;
 }
 
 export class AgentDaemon {
@@ -41,6 +51,9 @@ export class AgentDaemon {
   private readonly http: FastifyInstance;
   private readonly lifetime = new AbortController();
   private readonly accounts: AccountKeeper | undefined;
+  /** The certificate set in use, reloaded when the files change. */
+  readonly tls: TlsReloader;
+  private terms: TermStore | undefined;
   private draining = false;
   grpcPort = 0;
   httpPort = 0;
@@ -51,21 +64,30 @@ export class AgentDaemon {
       read: (timeoutMs) => this.agent.getStatus(timeoutMs),
       intervalMs: o.watchIntervalMs, heartbeatMs: o.heartbeatMs, unreachableMs: o.unreachableMs,
     });
-    const peerCreds = clientCredentials(o.tls);
-    const pem = loadPkiFiles(o.tls);
+    const cluster: ClusterRef = { namespace: o.clusterNamespace ?? 'default', name: o.clusterName };
+    // Fails here, before anything starts, when the files do not fit together or name another cluster.
+    this.tls = new TlsReloader({ files: o.tls, cluster, intervalMs: o.tlsReloadIntervalMs ?? 10_000, log: o.logger.child({ component: 'tls' }) });
     const proto = agentProto();
     this.grpcServer = createGrpcServer({
       agent: this.agent,
       hub: this.hub,
       log: o.logger,
       draining: () => this.draining,
+      cluster,
+      terms: () => {
+        if (!this.terms) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is starting');
+        return this.terms;
+      },
       clone: {
         mariadbBackup: o.tools.mariadbBackup,
         mbstream: o.tools.mbstream,
         lifetime: this.lifetime.signal,
         log: o.logger.child({ component: 'clone' }),
-        openDonorStream: (address, signal) => donorSource(address, signal,
-          () => new proto.Donor(address, peerCreds, channelOptionsFor(address)), pem),
+        // Each stream uses the certificate in use when it starts (a rotated one included).
+        openDonorStream: (address, signal) => {
+          const pem = this.tls.material;
+          return donorSource(address, signal, () => new proto.Donor(address, clientCredentialsFrom(pem), channelOptionsFor(address)), pem);
+        },
       },
     });
     this.http = buildHttp(this.agent, { draining: () => this.draining });
@@ -82,11 +104,23 @@ export class AgentDaemon {
   }
 
   async start(): Promise<void> {
-    this.grpcPort = await bindServer(this.grpcServer, this.o.grpcAddress, serverCredentials(this.o.tls));
+    const termFile = this.o.termFile ?? termFileFor(this.o.dataDir);
+    this.terms = await TermStore.open(termFile, {
+      onRaise: (from, to) => {
+        this.o.metrics.coordinatorTerm.set(to);
+        this.o.logger.info({ from, to, file: termFile }, 'a newer coordinator term: calls of older terms are refused from now on');
+      },
+    });
+    this.o.metrics.coordinatorTerm.set(this.terms.current);
+    this.grpcPort = await bindServer(this.grpcServer, this.o.grpcAddress, this.tls.serverCredentials());
+    this.tls.start();
     await this.http.listen({ host: this.o.httpAddress.host, port: this.o.httpAddress.port });
     const addr = this.http.server.address();
     this.httpPort = typeof addr === 'object' && addr ? addr.port : this.o.httpAddress.port;
-    this.o.logger.info({ grpcPort: this.grpcPort, httpPort: this.httpPort, cluster: this.o.clusterName, index: this.o.index }, 'agent started');
+    this.o.logger.info({
+      grpcPort: this.grpcPort, httpPort: this.httpPort, cluster: clusterLabel(this.o), index: this.o.index,
+      term: this.terms.current, certSerial: this.tls.serialNumber,
+    }, 'agent started');
     if (this.accounts) this.accounts.start();
     else this.o.logger.warn('the accounts are not re-asserted: the agent was not given all eight passwords');
   }
@@ -99,6 +133,7 @@ export class AgentDaemon {
       return;
     }
     this.draining = true;
+    this.tls.stop();
     await this.accounts?.stop();
     this.hub.close(new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down'));
     const graceful = new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
@@ -115,6 +150,8 @@ export class AgentDaemon {
     this.o.logger.info('agent stopped');
   }
 }
+
+const clusterLabel = (o: DaemonOptions): string => `${o.clusterNamespace ?? 'default'}/${o.clusterName}`;
 
 /** A proxy for gRPC is configured (grpc-js would use it; the clone receiver's own HTTP/2 client would not). */
 function proxyConfigured(): boolean {

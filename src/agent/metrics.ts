@@ -13,6 +13,7 @@ export interface AgentMetrics {
   rpcDuration: Histogram<'method' | 'code'>;
   accountChecks: Counter<'result'>;
   accountRepairs: Counter;
+  coordinatorTerm: Gauge;
 }
 
 export function createAgentMetrics(clusterName: string, index: number, options: { processMetrics?: boolean } = {}): AgentMetrics {
@@ -46,6 +47,9 @@ export function createAgentMetrics(clusterName: string, index: number, options: 
     }),
     accountRepairs: new Counter({
       name: 'moco_instance_account_repairs_total', help: 'Account changes the re-asserts made (each one is logged)', ...reg,
+    }),
+    coordinatorTerm: new Gauge({
+      name: 'moco_instance_coordinator_term', help: 'The highest coordinator term seen: calls of older terms that change state are refused', ...reg,
     }),
   };
 }

@@ -229,7 +229,7 @@ async function prepare(cd: ClusterDir, p: Prepared, io: Io, interrupt: Interrupt
   await fs.mkdir(cd.root, { recursive: true, mode: 0o700 });
   for (const d of [cd.runDir, cd.logsDir, cd.path('requests')]) await fs.mkdir(d, { recursive: true });
   await ensurePasswords(cd.passwordsDir);
-  await ensureClusterPki(cd.pkiDir);
+  await ensureClusterPki(cd.pkiDir, cluster);
   if (pending) {
     await fs.writeFile(cd.path('pending-manifest.yaml'), text, { mode: 0o600 });
     io.out('reconciliation is stopped: the change is stored and applied by `moco start reconciliation`');

@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { MocoError, type ErrorCode } from './errors.ts';
 import { agentProto, channelOptionsFor } from './proto.ts';
+import { checkTerm, TERM_METADATA_KEY } from './term.ts';
 import { clientCredentials, type PkiFiles } from './tls.ts';
 import type { AgentClient as RawAgentClient } from '../generated/moco/agent/v1/Agent.ts';
 import type { InstanceStatus__Output } from '../generated/moco/agent/v1/InstanceStatus.ts';
@@ -52,14 +53,27 @@ export interface CallOptions {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
+export interface AgentClientOptions {
+  /**
+   * The name the agent's certificate must carry (Kubernetes: the Pod's headless FQDN, since agents are dialled by
+   * Pod IP); default: the dialled host, or `localhost` for an IP.
+   */
+  serverName?: string;
+  /**
+   * The caller's coordinator term, read at every call and sent as the `moco-term` metadata (Kubernetes: the
+   * leader Lease's `leaseTransitions`). Without it calls carry no term, which agents count as 0 (local clusters).
+   * An agent refuses a state-changing call whose term is lower than the highest it has seen, with
+   * FAILED_PRECONDITION: a newer coordinator is in charge and this one must stop.
+   */
+  term?: () => number;
+}
+
 export class AgentClient {
   readonly raw: RawAgentClient;
+  private readonly term: (() => number) | undefined;
 
-  /**
-   * @param options.serverName - the name the agent's certificate must carry (Kubernetes: the Pod's headless
-   *   FQDN, since agents are dialled by Pod IP); default: the dialled host, or `localhost` for an IP.
-   */
-  constructor(readonly address: string, tls: PkiFiles | grpc.ChannelCredentials, options: { serverName?: string } = {}) {
+  constructor(readonly address: string, tls: PkiFiles | grpc.ChannelCredentials, options: AgentClientOptions = {}) {
+    this.term = options.term;
     const creds = tls instanceof grpc.ChannelCredentials ? tls : clientCredentials(tls);
     const proto = agentProto();
     const channel = options.serverName
@@ -68,12 +82,20 @@ export class AgentClient {
     this.raw = new proto.Agent(address, creds, channel) as unknown as RawAgentClient;
   }
 
+  /** The metadata every call carries: the term, when the client has one. */
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.term) md.set(TERM_METADATA_KEY, String(checkTerm(this.term(), 'the coordinator term')));
+    return md;
+  }
+
   private unary<Req, Res>(method: string, req: Req, options: CallOptions = {}): Promise<Res> {
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     return new Promise<Res>((resolve, reject) => {
-      const fn = (this.raw as unknown as Record<string, (r: Req, o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall>)[method];
+      const md = this.metadata(); // a bad term rejects the call
+      const fn = (this.raw as unknown as Record<string, (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall>)[method];
       if (!fn) throw new Error(`unknown method ${method}`);
-      const call = fn.call(this.raw, req, { deadline }, (err, res) => {
+      const call = fn.call(this.raw, req, md, { deadline }, (err, res) => {
         options.signal?.removeEventListener('abort', onAbort);
         if (err) reject(fromGrpcError(err, `${method} on ${this.address}`));
         else resolve(res as Res);
@@ -117,9 +139,10 @@ export class AgentClient {
   /** Runs a server stream whose last message carries `result`; earlier messages are progress. No deadline. */
   private progressStream<Req, R>(method: string, req: Req, onProgress: (p: Progress) => void, signal?: AbortSignal): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const fn = (this.raw as unknown as Record<string, (r: Req) => grpc.ClientReadableStream<{ phase: string; bytes: string; result: R | null }>>)[method];
+      const md = this.metadata();
+      const fn = (this.raw as unknown as Record<string, (r: Req, m: grpc.Metadata) => grpc.ClientReadableStream<{ phase: string; bytes: string; result: R | null }>>)[method];
       if (!fn) throw new Error(`unknown method ${method}`);
-      const call = fn.call(this.raw, req);
+      const call = fn.call(this.raw, req, md);
       let result: R | undefined;
       const onAbort = (): void => call.cancel();
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -150,7 +173,7 @@ export class AgentClient {
 
   /** Opens WatchStatus; `onEvent` gets each message, `onEnd` the error (or undefined) that ended it. */
   watchStatus(onEvent: (e: StatusEvent__Output) => void, onEnd: (err: MocoError | undefined) => void): () => void {
-    const call = this.raw.WatchStatus({});
+    const call = this.raw.WatchStatus({}, this.metadata());
     let ended = false;
     const end = (err: MocoError | undefined): void => {
       if (ended) return;

@@ -42,10 +42,15 @@ export interface TestCluster {
   base: string;
   install: MysqldInstall;
   passwords: Passwords;
-  pki: { coordinator: PkiFiles; agent: PkiFiles };
+  pki: { coordinator: PkiFiles; agent: PkiFiles; backup: PkiFiles };
   instances: TestInstance[];
   /** Adds an instance (init, mysqld, agent). */
-  add(options?: { init?: boolean; agentOptions?: Partial<{ maxDelayMs: number; queueingWaitMs: number; accountCheckIntervalMs: number; logger: Logger }> }): Promise<TestInstance>;
+  add(options?: { init?: boolean; agentOptions?: Partial<{
+    maxDelayMs: number; queueingWaitMs: number; accountCheckIntervalMs: number; logger: Logger;
+    /** The agent's certificate files (default: the cluster PKI's agent pair). */
+    tls: PkiFiles;
+    tlsReloadIntervalMs: number;
+  }>; }): Promise<TestInstance>;
   close(): Promise<void>;
 }
 
@@ -75,7 +80,7 @@ export async function createTestCluster(name = 'test'): Promise<TestCluster> {
   // Keep paths short: unix socket paths are limited to 107 characters.
   const base = await fs.mkdtemp(path.join(os.tmpdir(), `moco-${name.slice(0, 8)}-`));
   const passwords = await ensurePasswords(path.join(base, 'passwords'));
-  const pki = await ensureClusterPki(path.join(base, 'pki'));
+  const pki = await ensureClusterPki(path.join(base, 'pki'), { namespace: 'default', name });
   const instances: TestInstance[] = [];
   const log = testLogger();
 
@@ -102,7 +107,9 @@ export async function createTestCluster(name = 'test'): Promise<TestCluster> {
         statusTimeoutMs: 2000, maxDelayMs: options.agentOptions?.maxDelayMs ?? 60_000,
         queueingWaitMs: options.agentOptions?.queueingWaitMs ?? 5000,
         logger: options.agentOptions?.logger ?? log, metrics: createAgentMetrics(name, index, { processMetrics: false }),
-        grpcAddress: '127.0.0.1:0', httpAddress: { host: '127.0.0.1', port: 0 }, tls: pki.agent,
+        grpcAddress: '127.0.0.1:0', httpAddress: { host: '127.0.0.1', port: 0 }, tls: options.agentOptions?.tls ?? pki.agent,
+        clusterNamespace: 'default',
+        ...(options.agentOptions?.tlsReloadIntervalMs !== undefined ? { tlsReloadIntervalMs: options.agentOptions.tlsReloadIntervalMs } : {}),
         tools: { mariadbBackup: install.mariadbBackup ?? 'mariadb-backup', mbstream: install.mbstream ?? 'mbstream' },
         watchIntervalMs: 100, heartbeatMs: 1000, unreachableMs: 800, shutdownGraceMs: 5000,
         ...(options.agentOptions?.accountCheckIntervalMs !== undefined ? { accountCheckIntervalMs: options.agentOptions.accountCheckIntervalMs } : {}),

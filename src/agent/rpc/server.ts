@@ -1,6 +1,7 @@
 /**
- * The agent's gRPC services: each method is a thin adapter that checks the caller's identity, times the
- * call, logs it with an operation id, runs one Agent method and maps errors to gRPC codes.
+ * The agent's gRPC services: each method is a thin adapter that checks the caller (its certificate names this
+ * cluster, its CN may call the method: authorize.ts) and, for a coordinator, its term (term.ts), times the call,
+ * logs it with an operation id, runs one Agent method and maps errors to gRPC codes.
  * Backup and Restore load their modules (and the object-storage SDK) on first use: most agents never run them,
  * and loading them at start-up costs memory for the agent's whole life.
  */
@@ -8,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { MocoError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { IDENTITIES, peerIdentity } from '../../shared/tls.ts';
+import type { ClusterRef } from '../../shared/cluster-identity.ts';
+import { TERM_METADATA_KEY, termFromMetadata } from '../../shared/term.ts';
+import { peerInfo } from '../../shared/tls.ts';
 import { agentProto } from '../../shared/proto.ts';
 import type { AgentHandlers } from '../../generated/moco/agent/v1/Agent.ts';
 import type { DonorHandlers } from '../../generated/moco/agent/v1/Donor.ts';
@@ -17,7 +20,9 @@ import { runClone, type CloneDeps } from '../clone/clone.ts';
 import { encodedChunkSerializer, sendDataChunks, startBackupStream, type ChunkSink } from '../clone/donor.ts';
 import { acquireExclusive } from '../backup/exclusive.ts';
 import type { StatusHub } from '../watch.ts';
+import type { TermStore } from '../term.ts';
 import { codeName, toGrpcError } from './status.ts';
+import { authorizeCall, fencedByTerm, RPC_POLICY, type RpcMethod } from './authorize.ts';
 
 export interface RpcDeps {
   agent: Agent;
@@ -26,6 +31,10 @@ export interface RpcDeps {
   log: Logger;
   /** Set while shutting down: new calls are refused with UNAVAILABLE. */
   draining: () => boolean;
+  /** The cluster this agent serves: every caller's certificate must name it. */
+  cluster: ClusterRef;
+  /** The coordinator term store (opened when the daemon starts, before the server takes calls). */
+  terms: () => TermStore;
 }
 
 type Call = { getAuthContext?: () => unknown; metadata: grpc.Metadata };
@@ -35,8 +44,7 @@ type Call = { getAuthContext?: () => unknown; metadata: grpc.Metadata };
  * agents.
  */
 const STREAM_MESSAGE_BYTES = 1024 * 1024;
-const COORDINATOR_ONLY = [IDENTITIES.coordinator];
-const PEERS = [IDENTITIES.coordinator, IDENTITIES.agent];
+const noop = (): void => undefined;
 
 /**
  * Ends a server stream with an error status. In grpc-js, emitting 'error' records the status and ends the
@@ -46,20 +54,34 @@ function endWithError(call: grpc.ServerWritableStream<unknown, unknown>, err: un
   if (!call.writableEnded) call.emit('error', toGrpcError(err));
 }
 
-function authorize(call: Call, method: string, allowed: readonly string[]): string {
-  const who = peerIdentity(call as Parameters<typeof peerIdentity>[0]);
-  if (who === undefined) throw new MocoError('UNAUTHENTICATED', 'a client certificate from the cluster CA is required');
-  if (!allowed.includes(who)) {
-    throw new MocoError('PERMISSION_DENIED', `"${who}" may not call ${method}; allowed: ${allowed.join(', ')}`);
-  }
-  return who;
-}
-
 export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorHandlers } {
   const log = d.log.child({ component: 'rpc' });
   const { agent } = d;
 
-  function unary<Req, Res>(method: string, allowed: readonly string[], fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) {
+  /**
+   * Every call's entry: refused while draining; the caller's certificate must name this cluster and its CN may call
+   * `method` (authorize.ts); a coordinator's call then passes the term fence (term.ts). Returns the caller and
+   * the release of the call's hold on its term (a no-op unless the method holds it for the whole call).
+   */
+  async function admit(call: Call, method: RpcMethod, signal?: AbortSignal): Promise<{ who: string; release: () => void }> {
+    if (d.draining()) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down');
+    const who = authorizeCall(peerInfo(call as Parameters<typeof peerInfo>[0]), method, d.cluster);
+    if (!fencedByTerm(who)) return { who, release: noop };
+    const term = termFromMetadata(call.metadata.get(TERM_METADATA_KEY));
+    const fence = RPC_POLICY[method].fence;
+    if (fence === 'none') {
+      await d.terms().observe(term);
+      return { who, release: noop };
+    }
+    const release = await d.terms().admit(term, signal);
+    if (fence === 'start') {
+      release();
+      return { who, release: noop };
+    }
+    return { who, release };
+  }
+
+  function unary<Req, Res>(method: RpcMethod, fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) {
     return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
       const started = process.hrtime.bigint();
       // Runs after the reply is handed to grpc-js: metrics and logging do not delay it.
@@ -76,9 +98,15 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
         }
       };
       (async () => {
-        if (d.draining()) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down');
-        authorize(call, method, allowed);
-        return fn(call.request, call);
+        // The caller's deadline or cancellation ends a wait for older coordinators' calls (term.ts).
+        const ac = new AbortController();
+        call.on('cancelled', () => ac.abort());
+        const { release } = await admit(call, method, ac.signal);
+        try {
+          return await fn(call.request, call);
+        } finally {
+          release();
+        }
       })().then(
         (res) => {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -99,15 +127,14 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
    * A server stream that runs `fn` with the call's cancellation as its signal, sends its progress messages and
    * ends with its result (or an error status).
    */
-  function streaming<Req, P, R>(method: string, fn: (req: Req, signal: AbortSignal, progress: (p: P) => void) => Promise<R>,
+  function streaming<Req, P, R>(method: RpcMethod, fn: (req: Req, signal: AbortSignal, progress: (p: P) => void) => Promise<R>,
     wrap: (r: R) => unknown, wrapProgress: (p: P) => unknown) {
     return (call: grpc.ServerWritableStream<Req, unknown>): void => {
       const ac = new AbortController();
       call.on('cancelled', () => ac.abort());
       const started = process.hrtime.bigint();
       void (async () => {
-        if (d.draining()) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down');
-        authorize(call, method, COORDINATOR_ONLY);
+        await admit(call, method, ac.signal);
         let last = 0;
         let lastPhase: unknown;
         const result = await fn(call.request, ac.signal, (p) => {
@@ -133,41 +160,37 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
     };
   }
   const agentHandlers: AgentHandlers = {
-    GetStatus: unary('GetStatus', COORDINATOR_ONLY, async () => agent.getStatus()),
+    GetStatus: unary('GetStatus', async () => agent.getStatus()),
     WatchStatus: (call) => {
-      try {
-        if (d.draining()) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down');
-        authorize(call, 'WatchStatus', COORDINATOR_ONLY);
-      } catch (err) {
-        endWithError(call, err);
-        return;
-      }
-      const unsubscribe = d.hub.subscribe({
-        onStatus: (status, heartbeat) => {
-          call.write({ status, heartbeat });
-        },
-        onError: (err) => endWithError(call, err),
-      });
-      call.on('cancelled', unsubscribe);
-      call.on('close', unsubscribe);
-      call.on('error', unsubscribe);
+      void admit(call, 'WatchStatus').then(() => {
+        if (call.cancelled) return;
+        const unsubscribe = d.hub.subscribe({
+          onStatus: (status, heartbeat) => {
+            call.write({ status, heartbeat });
+          },
+          onError: (err) => endWithError(call, err),
+        });
+        call.on('cancelled', unsubscribe);
+        call.on('close', unsubscribe);
+        call.on('error', unsubscribe);
+      }, (err: unknown) => endWithError(call, err));
     },
-    ConfigurePrimary: unary('ConfigurePrimary', COORDINATOR_ONLY, async (req) => {
+    ConfigurePrimary: unary('ConfigurePrimary', async (req) => {
       const r = await agent.configurePrimary(req.waitForReplicaCount);
       return { changed: r.changed, effectiveWaitCount: r.effectiveWaitCount };
     }),
-    ConfigureReplica: unary('ConfigureReplica', COORDINATOR_ONLY, async (req) => ({ changed: await agent.configureReplica(req) })),
-    StopReplicaIO: unary('StopReplicaIO', COORDINATOR_ONLY, async () => ({ changed: await agent.stopReplicaIO() })),
-    WaitForGtid: unary('WaitForGtid', COORDINATOR_ONLY, async (req, call) => {
+    ConfigureReplica: unary('ConfigureReplica', async (req) => ({ changed: await agent.configureReplica(req) })),
+    StopReplicaIO: unary('StopReplicaIO', async () => ({ changed: await agent.stopReplicaIO() })),
+    WaitForGtid: unary('WaitForGtid', async (req, call) => {
       const ac = new AbortController();
       call.on('cancelled', () => ac.abort());
       return { waitedMs: await agent.waitForGtid(req.gtidSet, req.timeoutMs, ac.signal) };
     }),
-    SetReadOnly: unary('SetReadOnly', COORDINATOR_ONLY, async () => ({ changed: await agent.setReadOnly() })),
-    SetWritable: unary('SetWritable', COORDINATOR_ONLY, async () => ({ changed: await agent.setWritable() })),
-    KillConnections: unary('KillConnections', COORDINATOR_ONLY, async () => ({ killed: await agent.killConnections() })),
-    FlushBinlogs: unary('FlushBinlogs', COORDINATOR_ONLY, async () => ({ binlogFile: await agent.flushBinlogs() })),
-    Clone: unary('Clone', COORDINATOR_ONLY, async (req) => {
+    SetReadOnly: unary('SetReadOnly', async () => ({ changed: await agent.setReadOnly() })),
+    SetWritable: unary('SetWritable', async () => ({ changed: await agent.setWritable() })),
+    KillConnections: unary('KillConnections', async () => ({ killed: await agent.killConnections() })),
+    FlushBinlogs: unary('FlushBinlogs', async () => ({ binlogFile: await agent.flushBinlogs() })),
+    Clone: unary('Clone', async (req) => {
       const r = await runClone(agent, req, d.clone);
       return { bytesTransferred: String(r.bytesTransferred), durationMs: r.durationMs, gtid: r.gtid };
     }),
@@ -190,8 +213,7 @@ export function buildServices(d: RpcDeps): { agent: AgentHandlers; donor: DonorH
   const donorHandlers: DonorHandlers = {
     StreamClone: (call) => {
       void (async () => {
-        if (d.draining()) throw new MocoError('MYSQLD_UNAVAILABLE', 'the agent is shutting down');
-        const who = authorize(call, 'StreamClone', PEERS);
+        const { who } = await admit(call, 'StreamClone');
         // One mariadb-backup at a time per instance: a donor stream excludes a backup and another stream.
         const release = acquireExclusive(agent, 'a clone donor stream');
         try {

@@ -190,7 +190,7 @@ export class KubernetesPlatform implements ClusterPlatform {
     // An unknown IP gets an address nothing listens on: calls fail fast, as to a dead instance.
     const target = ip ? `${ip}:${PORTS.agent}` : `127.0.0.1:1`;
     const serverName = `${names.pod(this.name, index)}.${names.headless(this.name)}.${this.namespace}.svc`;
-    const client = new AgentClient(target, clientCredentialsFrom(this.o.tls), { serverName });
+    const client = new AgentClient(target, clientCredentialsFrom(this.o.tls), { serverName, ...(this.o.term ? { term: this.o.term } : {}) });
     this.agents.set(index, { ip, client });
     return client;
   }

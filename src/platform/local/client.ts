@@ -55,7 +55,7 @@ export async function localView(dir: ClusterDir, options: { live?: boolean } = {
   const st: ClusterStatus = { ...initialStatus(), ...stored };
   const endpointsPid = componentPid(dir, 'endpoints');
   const coordinatorPid = componentPid(dir, 'coordinator');
-  const pki = options.live ? await ensureClusterPki(dir.pkiDir).catch(() => undefined) : undefined;
+  const pki = options.live ? await ensureClusterPki(dir.pkiDir, cluster).catch(() => undefined) : undefined;
   const instances = await Promise.all(cluster.instances.slice(0, spec.replicas).map(async (p): Promise<LocalInstanceView> => {
     const pids = instancePids(dir, p.index);
     const role = roles?.instances.find((r) => r.index === p.index)?.role ?? '';
@@ -248,7 +248,7 @@ export class LocalClient implements ClusterClient {
   async setReadOnly(name: string): Promise<Array<{ index: number; error: string }>> {
     const cd = this.cluster(name);
     const [spec, cluster] = await Promise.all([cd.readSpec(), cd.readCluster()]);
-    const pki = await ensureClusterPki(cd.pkiDir);
+    const pki = await ensureClusterPki(cd.pkiDir, cluster);
     const failures: Array<{ index: number; error: string }> = [];
     await Promise.all(cluster.instances.slice(0, spec.replicas).map(async (p) => {
       const agent = new AgentClient(`127.0.0.1:${p.grpcPort}`, pki.coordinator);

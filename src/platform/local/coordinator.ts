@@ -35,7 +35,7 @@ export async function startCoordinator(dir: ClusterDir, log: Logger, options: { 
   });
   await manager.start();
   // The backup side has a status store and agent connections of its own, as a Job in another process would have.
-  const pki = await ensureClusterPki(dir.pkiDir);
+  const pki = await ensureClusterPki(dir.pkiDir, platform);
   const backupAgents = new Map<number, AgentClient>();
   const backupAgent = (i: number): AgentClient => {
     let c = backupAgents.get(i);

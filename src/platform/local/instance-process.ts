@@ -61,7 +61,7 @@ export async function runInstance(dir: ClusterDir, index: number, log: Logger): 
     await fs.rm(supervisorPidFile, { force: true });
     process.exit(0);
   }
-  const pki = await ensureClusterPki(dir.pkiDir);
+  const pki = await ensureClusterPki(dir.pkiDir, cluster);
   const supervisor = new MysqldSupervisor({
     mysqld: install.mysqld, myCnfPath: layout.myCnf, dataDir: layout.dataDir, logFile: layout.mysqldLog, log, inheritFds: [lock.fd],
   });
@@ -80,7 +80,7 @@ export async function runInstance(dir: ClusterDir, index: number, log: Logger): 
     const logFd = openSync(path.join(layout.root, 'agent.log'), 'a');
     const args = [
       ...AGENT_NODE_FLAGS, path.join(projectRoot(), 'bin', 'moco-agent.js'), 'serve',
-      '--cluster-name', cluster.name, '--index', String(index),
+      '--cluster-name', cluster.name, '--cluster-namespace', cluster.namespace, '--index', String(index),
       '--socket', layout.socket, '--data-dir', layout.dataDir, '--mycnf', layout.myCnf,
       '--grpc-address', `127.0.0.1:${ports.grpcPort}`, '--http-address', `127.0.0.1:${ports.httpPort}`,
       '--tls-ca', pki.agent.caCert, '--tls-cert', pki.agent.cert, '--tls-key', pki.agent.key,

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { generateMyCnf, type Profile } from '../../shared/mycnf.ts';
 import type { MysqldInstall } from '../../agent/mysqld.ts';
 import { PASSWORD_KEYS, loadPasswords, type Passwords } from '../../shared/accounts.ts';
+import { clusterUri } from '../../shared/pki.ts';
 import { ensurePki, IDENTITIES, type PkiFiles } from '../../shared/tls.ts';
 
 export interface InstanceLayout {
@@ -81,11 +82,19 @@ export async function ensurePasswords(dir: string): Promise<Passwords> {
   return loadPasswords({}, dir);
 }
 
-/** The cluster's CA and the two identities: the coordinator (moco-controller) and the agents (moco-agent). */
-export async function ensureClusterPki(dir: string): Promise<{ coordinator: PkiFiles; agent: PkiFiles }> {
+/**
+ * The cluster's CA and its three identities: the coordinator (moco-controller), the agents (moco-agent) and a
+ * backup runner (moco-backup), each naming the cluster (`moco://<namespace>/<name>` in its subjectAltName), which the
+ * agents check on every call. Certificates of a state directory from before they named their cluster are re-issued
+ * from the same CA (`ensurePki`), so an upgraded cluster starts as before.
+ */
+export async function ensureClusterPki(dir: string, cluster: { namespace: string; name: string }):
+  Promise<{ coordinator: PkiFiles; agent: PkiFiles; backup: PkiFiles }> {
+  const uris = [clusterUri(cluster.namespace, cluster.name)];
   const files = await ensurePki(dir, [
-    { name: 'coordinator', commonName: IDENTITIES.coordinator, usage: 'client' },
-    { name: 'agent', commonName: IDENTITIES.agent, usage: 'both' },
+    { name: 'coordinator', commonName: IDENTITIES.coordinator, usage: 'client', uris },
+    { name: 'agent', commonName: IDENTITIES.agent, usage: 'both', uris },
+    { name: 'backup', commonName: IDENTITIES.backup, usage: 'client', uris },
   ]);
-  return { coordinator: files.coordinator as PkiFiles, agent: files.agent as PkiFiles };
+  return { coordinator: files.coordinator as PkiFiles, agent: files.agent as PkiFiles, backup: files.backup as PkiFiles };
 }

@@ -159,7 +159,7 @@ export class LocalPlatform extends LocalStatusStore implements ClusterPlatform {
     const cluster = await dir.readCluster();
     let make = o.agent;
     if (!make) {
-      const pki = await ensureClusterPki(dir.pkiDir);
+      const pki = await ensureClusterPki(dir.pkiDir, cluster);
       make = (_i, address) => new AgentClient(address.agent, pki.coordinator);
     }
     return new LocalPlatform(dir, cluster, make, o);

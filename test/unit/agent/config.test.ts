@@ -33,6 +33,14 @@ describe('parseAgentConfig', () => {
     assert.equal(c.accountCheckIntervalMs, 60_000);
     assert.deepEqual(c.tools, { mariadbBackup: '/opt/mariadb-backup', mbstream: '/opt/mbstream' });
     assert.equal(c.logLevel, 'info');
+    assert.equal(c.clusterNamespace, 'default');
+    assert.equal(c.tlsReloadIntervalMs, 10_000);
+  });
+
+  it('the namespace comes from --cluster-namespace, else POD_NAMESPACE', () => {
+    assert.equal(parse([], { ...ENV, POD_NAMESPACE: 'prod' }).clusterNamespace, 'prod');
+    assert.equal(parse(['--cluster-namespace', 'dev'], { ...ENV, POD_NAMESPACE: 'prod' }).clusterNamespace, 'dev');
+    assert.equal(parse(['--tls-reload-interval', '30s']).tlsReloadIntervalMs, 30_000);
   });
 
   it('flags win over the environment', () => {
@@ -83,6 +91,9 @@ describe('parseAgentConfig rejects a bad value and names its flag', () => {
     { name: 'socket path too long', argv: ['--socket', `/run/${'s'.repeat(103)}`], flag: 'socket' },
     { name: 'empty data dir', argv: ['--data-dir', ''], flag: 'data-dir' },
     { name: 'bad log level', argv: ['--log-level', 'verbose'], flag: 'log-level' },
+    { name: 'invalid namespace', argv: ['--cluster-namespace', 'Prod/1'], flag: 'cluster-namespace' },
+    { name: 'invalid POD_NAMESPACE', argv: [], env: { ...ENV, POD_NAMESPACE: '-x' }, flag: 'cluster-namespace' },
+    { name: 'reload interval under the minimum', argv: ['--tls-reload-interval', '10ms'], flag: 'tls-reload-interval' },
   ];
   for (const c of cases) {
     it(c.name, () => {

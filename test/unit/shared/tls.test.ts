@@ -235,6 +235,45 @@ describe('ensurePki', () => {
     loadPkiFiles(files['agent-1']);
   });
 
+  it('re-issues, from the same CA, a leaf whose cluster URIs differ (a state directory from before certificates named their cluster)', async () => {
+    const dir = join(tmp, 'upgrade');
+    await ensurePki(dir, IDS); // no URIs: as every local cluster had them before
+    const caBefore = await readFile(join(dir, 'ca.crt'), 'utf8');
+    const caKeyBefore = await readFile(join(dir, 'ca.key'), 'utf8');
+    const uris = ['moco://default/c1'];
+    const named = IDS.map((id) => ({ ...id, uris }));
+    const files = await ensurePki(dir, named);
+    assert.equal(await readFile(join(dir, 'ca.crt'), 'utf8'), caBefore, 'the CA is kept');
+    assert.equal(await readFile(join(dir, 'ca.key'), 'utf8'), caKeyBefore);
+    const caCert = new X509Certificate(caBefore);
+    for (const name of ['agent', 'coordinator']) {
+      const leaf = new X509Certificate(await readFile(join(dir, `${name}.crt`)));
+      assert.ok(leaf.subjectAltName?.endsWith(', URI:moco://default/c1'), leaf.subjectAltName);
+      assert.ok(leaf.checkIssued(caCert) && leaf.verify(caCert.publicKey));
+      loadPkiFiles(files[name]!);
+    }
+    // Named now: the next call writes nothing.
+    const agentNamed = await readFile(join(dir, 'agent.crt'), 'utf8');
+    await ensurePki(dir, named);
+    assert.equal(await readFile(join(dir, 'agent.crt'), 'utf8'), agentNamed);
+    // Another cluster name re-issues again; identities without `uris` leave URIs alone.
+    await ensurePki(dir, IDS);
+    assert.equal(await readFile(join(dir, 'agent.crt'), 'utf8'), agentNamed);
+    await ensurePki(dir, IDS.map((id) => ({ ...id, uris: ['moco://default/c2'] })));
+    assert.ok(new X509Certificate(await readFile(join(dir, 'agent.crt'))).subjectAltName?.endsWith('URI:moco://default/c2'));
+  });
+
+  it('serialises concurrent callers: every re-issued pair still matches', async () => {
+    const dir = join(tmp, 'concurrent');
+    await ensurePki(dir, IDS);
+    const named = IDS.map((id) => ({ ...id, uris: ['moco://default/c1'] }));
+    await Promise.all(Array.from({ length: 6 }, () => ensurePki(dir, named)));
+    for (const name of ['agent', 'coordinator']) {
+      loadPkiFiles({ caCert: join(dir, 'ca.crt'), cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) });
+    }
+    await assert.rejects(stat(join(dir, '.lock')), 'the lock file is gone');
+  });
+
   it('fails clearly when the CA key is missing but the CA cert exists, and the other way round', async () => {
     const dir = join(tmp, 'no-ca-key');
     await ensurePki(dir, IDS);
