@@ -33,8 +33,19 @@ leftovers() { # what a previous test bed left: state in the root dir, our bridge
   find "$MOCO_KUBE_ROOT" -mindepth 1 -maxdepth 1 ! -name last-logs 2>/dev/null | head -n 1
   ip -o link show 2>/dev/null | grep -oE ' moco-(kube0|cni-[a-z]):' | head -n 1
 }
+# True when nothing of a previous test bed runs any more: no recorded component and no container of a node (its
+# processes died with a machine or a session that ended); what it left is then only files and rules to remove.
+nothing_runs() {
+  local f n
+  for f in "$PIDS"/*; do [ -f "$f" ] && alive "$(cat "$f" 2>/dev/null)" && return 1; done
+  for n in $MOCO_KUBE_NODES; do [ -z "$(node_container_pids "$n")" ] || return 1; done
+  return 0
+}
 if [ -n "$(leftovers)" ]; then
-  if [ "$clean" = 1 ]; then
+  if [ "$clean" = 0 ] && nothing_runs; then
+    log "a previous test bed in $MOCO_KUBE_ROOT left files but runs nothing any more: removing it first (down.sh)"
+    bash "$KUBE_SCRIPTS/down.sh"
+  elif [ "$clean" = 1 ]; then
     log "removing the stopped or broken test bed first (down.sh)"
     bash "$KUBE_SCRIPTS/down.sh"
   else

@@ -114,6 +114,7 @@ describe('Ctrl-C, a closed terminal and SIGTERM', () => {
     const early = path.join(dir, 'early.log');
     const e = startForeground(up, early);
     await waitForText(early, 'instance 0: starting', 60_000);
+    await waitFor(async () => processKinds(clusterRoot).mysqld === 1 || undefined, 60_000, 'mysqld to run');
     process.kill(-(e.pid as number), 'SIGINT');
     const earlyText = await waitForText(early, 'data kept', 90_000);
     assert.match(earlyText, /interrupted; stopping what this command started/);

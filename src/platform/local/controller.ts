@@ -210,7 +210,13 @@ async function awaitStart(pid: number, pidFile: () => number | null, what: strin
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
     if (pidFile() !== null) return;
-    if (!pidMatches(pid, '')) throw new Error(`${what} exited at start; the end of ${log}:\n${tail(log)}`);
+    if (!pidMatches(pid, '')) {
+      // Ctrl-C reaches a child forked in the instant before it leaves our session: let our own handler run first,
+      // so that an interruption is reported as one, not as a process that failed to start.
+      await new Promise((r) => setTimeout(r, 100));
+      signal?.throwIfAborted();
+      throw new Error(`${what} exited at start; the end of ${log}:\n${tail(log)}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${what} did not start within ${timeoutMs / 1000} s; see ${log}`);
