@@ -43,6 +43,7 @@ function instanceNote(i: MaybeLocal): string {
     return `mysqld keeps exiting (${i.mysqldFailures.failuresInARow}x): ${f.errors[f.errors.length - 1] ?? (f.signal ?? `code ${f.code}`)}`;
   }
   if (i.pids && i.pids.agent === null) return 'agent not running';
+  if (!i.live && i.note !== undefined) return i.note || (i.ready ? '' : i.reason ?? 'not ready');
   if (!i.live) return 'the agent does not answer (mysqld starting or hung?)';
   if (i.live.clone) return `clone ${i.live.clone}`;
   if (i.live.replication?.lastError) return `replication error: ${i.live.replication.lastError}`;

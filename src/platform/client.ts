@@ -34,6 +34,11 @@ export interface InstanceView {
   address?: string;
   /** Why the instance is not running, in the platform's terms ("not running (moco up restarts it)", "Pod Pending"). */
   down?: string;
+  /**
+   * What the platform says of a running instance where it cannot ask the agent (`kubectl moco` outside the
+   * cluster: "mysqld restarted 2 times"); '' when nothing is worth saying.
+   */
+  note?: string;
 }
 
 export interface ClusterView {

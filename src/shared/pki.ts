@@ -214,7 +214,7 @@ function subjectAltNames(dnsNames: string[] | undefined, ipAddresses: string[] |
     }
   }
   for (const ip of ips) if (isIP(ip) === 0) throw invalidArgument(`"${ip}" is not an IPv4 or IPv6 address`);
-  if (dns.length + ips.length === 0) throw invalidArgument('a certificate needs at least one DNS name or IP address');
+  if (dns.length + ips.length + uris.length === 0) throw invalidArgument('a certificate needs at least one DNS name, IP address or URI');
   for (const u of uris) if (!/^[a-z][a-z0-9+.-]*:\/\/\S+$/.test(u)) throw invalidArgument(`"${u}" is not a URI`);
   return [...dns.map((value) => ({ type: 'dns' as const, value })), ...ips.map((value) => ({ type: 'ip' as const, value })),
     ...uris.map((value) => ({ type: 'url' as const, value }))];

@@ -7,6 +7,7 @@
  * bed started by `npm test -- kube` or by hand outlives each test file. Needs root, like the scripts.
  */
 import { execFile, spawn } from 'node:child_process';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -163,4 +164,83 @@ export const startNode = (node: string): Promise<void> => runScript('start-node.
 /** The Ready condition of a node: "True", "False" or "Unknown" (a node that stopped reporting). */
 export async function nodeReady(node: string): Promise<string> {
   return (await kubectl(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).trim();
+}
+
+/**
+ * Installs the operator as a platform engineer does, `kubectl apply -k` of config/default, through an overlay that
+ * only swaps in the test bed's image (tmp/kube-overlay, beside the clone's config/; kubectl 1.20's kustomize wants
+ * a relative path). Waits until a controller leads. Idempotent: an unchanged image changes nothing.
+ */
+export async function installOperator(): Promise<void> {
+  const tb = testbed ?? (await ensureTestbed());
+  const overlay = path.join(repo, 'tmp/kube-overlay');
+  await mkdir(overlay, { recursive: true });
+  const [name, tag] = tb.images.moco.split(/:(?=[^:/]+$)/);
+  await writeFile(path.join(overlay, 'kustomization.yaml'),
+    `bases:\n  - ../../config/default\nimages:\n  - name: ghcr.io/moco-ts/moco\n    newName: ${name}\n    newTag: ${tag}\n`);
+  await kubectl(['apply', '-k', overlay]);
+  await kubectl(['-n', 'moco-system', 'rollout', 'status', 'deployment/moco-controller', '--timeout=180s'], { timeoutMs: 200_000 });
+  await waitFor('a controller to lead', async () => {
+    const holder = (await kubectl(['-n', 'moco-system', 'get', 'lease', 'moco-controller-leader', '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
+    if (!holder) return false;
+    const pods = await kubectl(['-n', 'moco-system', 'get', 'pods', '-o', 'jsonpath={.items[*].metadata.name}']);
+    return pods.split(' ').includes(holder) ? holder : false;
+  }, { timeoutMs: 120_000 });
+}
+
+/** The name of the controller Pod that leads (holds the Lease). */
+export async function leader(): Promise<string> {
+  return (await kubectl(['-n', 'moco-system', 'get', 'lease', 'moco-controller-leader', '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
+}
+
+/** A PATH on which `kubectl` is the test bed's and `kubectl-moco` is this clone's plugin, as a user installs them. */
+export async function pluginPath(): Promise<string> {
+  const tb = testbed ?? (await ensureTestbed());
+  const bin = path.join(repo, 'tmp/kube-bin');
+  await mkdir(bin, { recursive: true });
+  for (const [link, target] of [['kubectl', tb.kubectlPath], ['kubectl-moco', path.join(repo, 'bin/kubectl-moco.js')]] as const) {
+    await rm(path.join(bin, link), { force: true });
+    await symlink(target, path.join(bin, link));
+  }
+  return `${bin}:${process.env.PATH ?? ''}`;
+}
+
+/** Runs `kubectl moco ARGS` as a user would (kubectl finds the plugin on PATH); resolves with its output and code. */
+export async function kubectlMoco(args: string[], opts: { namespace?: string; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const tb = testbed ?? (await ensureTestbed());
+  const PATH = await pluginPath();
+  return new Promise((resolve) => {
+    execFile('kubectl', [`--kubeconfig=${tb.kubeconfig}`, ...(opts.namespace ? ['-n', opts.namespace] : []), 'moco', ...args], {
+      env: { ...process.env, PATH, KUBECONFIG: tb.kubeconfig }, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 16 * 1024 * 1024,
+    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+}
+
+/** The host PID of a container's first process (`ctr task ls` on the Pod's node). */
+export async function containerPid(pod: string, container: string, namespace = 'default'): Promise<number> {
+  const tb = testbed ?? (await ensureTestbed());
+  const p = await getJson<{ spec: { nodeName: string }; status: { containerStatuses?: Array<{ name: string; containerID?: string }> } }>(['pod', pod], namespace);
+  const id = p.status.containerStatuses?.find((c) => c.name === container)?.containerID?.replace(/^containerd:\/\//, '');
+  if (!id) throw new Error(`${namespace}/${pod} has no running ${container} container`);
+  const { stdout } = await run('ctr', ['-a', tb.containerdSocket(p.spec.nodeName), '-n', 'k8s.io', 'task', 'ls']);
+  const line = stdout.split('\n').find((l) => l.split(/\s+/)[0] === id);
+  const pid = Number(line?.split(/\s+/)[1]);
+  if (!pid) throw new Error(`no task for container ${container} of ${pod} on ${p.spec.nodeName}`);
+  return pid;
+}
+
+/** SIGKILLs a container's processes from the host, as the kernel's OOM killer or a crash would. */
+export async function killContainer(pod: string, container: string, namespace = 'default'): Promise<void> {
+  process.kill(await containerPid(pod, container, namespace), 'SIGKILL');
+}
+
+/** A Secret's data, decoded. */
+export async function secretData(name: string, namespace: string): Promise<Record<string, string>> {
+  const s = await getJson<{ data?: Record<string, string> }>(['secret', name], namespace);
+  return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
+/** A Service's ClusterIP (reachable from this machine through kube-proxy's rules). */
+export async function serviceIP(name: string, namespace = 'default'): Promise<string> {
+  return (await kubectl(['get', 'service', name, '-o', 'jsonpath={.spec.clusterIP}'], { namespace })).trim();
 }

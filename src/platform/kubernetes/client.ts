@@ -89,6 +89,11 @@ export class KubernetesClient implements ClusterClient {
       else if (pod.metadata.deletionTimestamp) out.down = 'Pod terminating';
       else if (pod.status?.phase !== 'Running') out.down = `Pod ${pod.status?.phase ?? 'Unknown'}`;
       else if (ready?.status !== 'True') out.reason = (ready as { message?: string } | undefined)?.message ?? 'not ready';
+      if (pod && !out.down) {
+        const restarts = (pod.status?.containerStatuses ?? []).filter((s) => s.restartCount > 0)
+          .map((s) => `${s.name} restarted ${s.restartCount} time${s.restartCount === 1 ? '' : 's'}`);
+        out.note = restarts.join(', ');
+      }
       return out;
     });
     return {

@@ -11,7 +11,7 @@ import { Checker } from '../../api/checker.ts';
 import type { ClusterSpec } from '../../api/spec.ts';
 import { initialStatus, type ClusterStatus, type Role } from '../../api/types.ts';
 import {
-  checkOwned, StatusConflictError, withDefaults,
+  checkOwned, STATUS_FIELDS, StatusConflictError, withDefaults,
   type ClusterAnnotations, type ClusterPlatform, type InstanceAgent, type StatusOwner, type StatusPatch, type VersionedStatus,
 } from '../../coordinator/platform.ts';
 import type { InstanceAddress } from '../../coordinator/types.ts';
@@ -31,7 +31,10 @@ import type { MySQLClusterObject } from './reconciler.ts';
 /** A Pod as this module reads it. */
 export interface PodObject extends KubeObject {
   metadata: KubeObject['metadata'] & { deletionTimestamp?: string; resourceVersion?: string };
-  status?: { podIP?: string; phase?: string; conditions?: Array<{ type: string; status: string }> };
+  status?: {
+    podIP?: string; phase?: string; conditions?: Array<{ type: string; status: string; message?: string }>;
+    containerStatuses?: Array<{ name: string; restartCount: number; ready?: boolean }>;
+  };
 }
 
 export interface KubernetesPlatformOptions {
@@ -62,9 +65,18 @@ export class KubernetesPlatform implements ClusterPlatform {
     this.namespace = o.namespace;
   }
 
+  /**
+   * The object our last status write returned, until the informer has caught up with it: without it, the next
+   * cycle would decide from the status as it was before our own write (a failover decided twice; the second is
+   * refused by the resourceVersion test, but only after an agent call too many).
+   */
+  private written: { before: string; object: MySQLClusterObject } | undefined;
+
   private cluster(): MySQLClusterObject {
     const c = this.o.clusters.get(this.namespace, this.name);
     if (!c) throw new MocoError('NOT_FOUND', `MySQLCluster ${this.namespace}/${this.name} does not exist (any more)`);
+    if (this.written && String(c.metadata.resourceVersion ?? '') === this.written.before) return this.written.object;
+    this.written = undefined;
     return c;
   }
 
@@ -86,7 +98,14 @@ export class KubernetesPlatform implements ClusterPlatform {
     const current = asJson(this.cluster().status);
     const ops: unknown[] = [{ op: 'test', path: '/metadata/resourceVersion', value: version }];
     if (this.cluster().status === undefined) ops.push({ op: 'add', path: '/status', value: {} });
-    for (const [k, v] of Object.entries(patch)) {
+    // Fields still at their defaults were never written (the patch holds changes only): write the owner's defaults
+    // once, so that `kubectl get` shows PRIMARY 0 and ERRANT REPLICAS 0 rather than blanks.
+    const defaults = asJson(initialStatus());
+    const full: Record<string, unknown> = { ...patch };
+    for (const k of STATUS_FIELDS[owner] as readonly string[]) {
+      if (!(k in current) && !(k in full) && defaults[k] !== undefined) full[k] = defaults[k];
+    }
+    for (const [k, v] of Object.entries(full)) {
       if (v === undefined) {
         if (k in current) ops.push({ op: 'remove', path: `/status/${k}` });
       } else {
@@ -94,9 +113,10 @@ export class KubernetesPlatform implements ClusterPlatform {
       }
     }
     try {
-      const out = await this.o.kube.request<KubeObject & { metadata: { resourceVersion?: string } }>('PATCH', this.clusterPath('status'), {
+      const out = await this.o.kube.request<MySQLClusterObject>('PATCH', this.clusterPath('status'), {
         body: ops, contentType: 'application/json-patch+json',
       });
+      this.written = { before: version, object: out };
       return String(out.metadata.resourceVersion ?? '');
     } catch (err) {
       // 409: the object moved; 422 from a failed `test`: the version we read is not current.
