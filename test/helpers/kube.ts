@@ -210,7 +210,8 @@ export async function kubectlMoco(args: string[], opts: { namespace?: string; ti
   const tb = testbed ?? (await ensureTestbed());
   const PATH = await pluginPath();
   return new Promise((resolve) => {
-    execFile('kubectl', [`--kubeconfig=${tb.kubeconfig}`, ...(opts.namespace ? ['-n', opts.namespace] : []), 'moco', ...args], {
+    // kubectl passes no flag before a plugin's name: the plugin reads KUBECONFIG and its own -n.
+    execFile('kubectl', ['moco', ...(opts.namespace ? ['-n', opts.namespace] : []), ...args], {
       env: { ...process.env, PATH, KUBECONFIG: tb.kubeconfig }, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 16 * 1024 * 1024,
     }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
   });

@@ -141,6 +141,10 @@ describe('the operator on a real Kubernetes', { timeout: 40 * 60_000 }, () => {
   before(async () => {
     tb = await ensureTestbed();
     await installOperator();
+    // What an earlier run left (a test bed started by hand outlives test runs) goes first, Pods and claims included.
+    await kubectl(['delete', 'mysqlcluster', '--all', '-n', 'default', '--timeout=180s'], { timeoutMs: 200_000 });
+    await waitFor('no Pod or claim of an earlier cluster', async () =>
+      (await kubectl(['get', 'pods,pvc', '-l', 'app.kubernetes.io/created-by=moco', '-o', 'name'])).trim() === '', { timeoutMs: 180_000 });
     for (const ns of ['foo', 'bar']) await kubectl(['create', 'namespace', ns]).catch(() => undefined);
   });
 
@@ -166,11 +170,20 @@ describe('the operator on a real Kubernetes', { timeout: 40 * 60_000 }, () => {
       for (const d of YAML.parseAllDocuments(fixture(f).replace(/^[ \t]+\.\.\.[ \t]*$/gm, ''))) {
         const o = d.toJS() as Obj | null;
         if (!o || (o.kind !== 'MySQLCluster' && o.kind !== 'BackupPolicy' && o.kind !== 'ConfigMap')) continue;
+        // The upgrade example elides `podTemplate: spec:` above its containers (its indentation shows where they go).
+        const spec = o.spec as Obj | undefined;
+        if (spec?.containers) {
+          spec.podTemplate = { spec: { containers: spec.containers } };
+          delete spec.containers;
+        }
         const complete = o.kind === 'MySQLCluster' ? merge(base, o) : o.kind === 'BackupPolicy' ? merge(basePolicy, o) : o;
         docs.push(complete as Obj);
       }
     }
     assert.ok(docs.length >= 10, `only ${docs.length} manifests found in the seed fixtures`);
+    for (const ns of new Set(docs.map((d) => ((d.metadata as Obj).namespace as string | undefined) ?? 'default'))) {
+      await kubectl(['create', 'namespace', ns]).catch(() => undefined);
+    }
     for (const d of docs) {
       const ns = ((d.metadata as Obj).namespace as string | undefined) ?? 'default';
       await kubectl(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(d), namespace: ns })
@@ -269,12 +282,14 @@ describe('the operator on a real Kubernetes', { timeout: 40 * 60_000 }, () => {
 
   it('switches over first when the primary Pod is deleted (kubectl delete pod), losing nothing', async () => {
     const w = new Writer(primaryIP, writable);
+    let deletedUid = '';
     w.start();
     try {
       await w.progress(30);
       const old = await primaryPod('test');
       assert.ok(old);
       const oldIndex = Number(old.split('-').pop());
+      deletedUid = (await pods('test')).find((p) => p.metadata.name === old)?.metadata.uid ?? '';
       await kubectl(['delete', 'pod', old, '--grace-period=5', '--wait=false']);
       await waitFor('another primary', async () => {
         const c = await cluster('test');
@@ -287,6 +302,11 @@ describe('the operator on a real Kubernetes', { timeout: 40 * 60_000 }, () => {
     assert.deepEqual(await w.lost(), [], 'acknowledged writes lost');
     const events = await kubectlMoco(['events', 'test']);
     assert.match(events.stdout, /SwitchOver/);
+    // The StatefulSet makes the Pod again; it rejoins as a replica.
+    await waitFor('the deleted Pod back and ready', async () => {
+      const ps = await pods('test');
+      return ps.length === 3 && ps.every((p) => p.metadata.uid !== deletedUid && (p.status.containerStatuses ?? []).every((c) => (c as { ready?: boolean }).ready));
+    }, { timeoutMs: 180_000 });
     await waitHealthy('test');
   });
 

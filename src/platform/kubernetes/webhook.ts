@@ -36,7 +36,9 @@ export interface AdmissionResponse {
 const allow = (uid: string): AdmissionResponse => ({ uid, allowed: true });
 const deny = (uid: string, problems: string[], what: string): AdmissionResponse => ({
   uid, allowed: false,
-  status: { code: 422, reason: 'Invalid', message: `${what} is not valid; nothing was changed:\n${problems.join('\n')}` },
+  // 403 with no reason, as controller-runtime denies: kubectl then prints the message. A 422 "Invalid" without
+  // field causes makes kubectl print only "The request is invalid", hiding what to fix.
+  status: { code: 403, message: `${what} is not valid; nothing was changed:\n${problems.join('\n')}` },
 });
 
 /** The JSON patch that turns `from` into `to` at the top of `spec` and `metadata.finalizers` (what defaulting changes). */

@@ -37,7 +37,7 @@ describe('MySQLCluster validation', () => {
     bad.spec.podTemplate.spec.containers[0].imag = bad.spec.podTemplate.spec.containers[0].image;
     const r = review(WEBHOOK_PATHS.validateCluster, { uid: 'b', operation: 'CREATE', object: bad });
     assert.equal(r.allowed, false);
-    assert.equal(r.status?.code, 422);
+    assert.equal(r.status?.code, 403);
     assert.match(r.status?.message ?? '', /^MySQLCluster test is not valid; nothing was changed:\n/);
     assert.match(r.status?.message ?? '', /spec\.replicas: 2 is even/);
     assert.match(r.status?.message ?? '', /spec\.podTemplate\.spec\.containers\[0\]\.imag: unknown field; did you mean "image"\?/);
