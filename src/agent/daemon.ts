@@ -9,8 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { MocoError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { agentProto, channelOptionsFor, GRPC_CHANNEL_OPTIONS } from '../shared/proto.ts';
-import { clientCredentialsFrom, type PkiFiles, type PkiMaterial } from '../shared/tls.ts';
-import type { ClusterRef } from '../shared/cluster-identity.ts';
+import { peerCredentialsFrom, type PkiFiles, type PkiMaterial } from '../shared/tls.ts';
+import { clusterUri, type ClusterRef } from '../shared/cluster-identity.ts';
 import type { DataChunk__Output } from '../generated/moco/agent/v1/DataChunk.ts';
 import { Agent, type AgentOptions } from './agent.ts';
 import { receiveInWorker, type UnpackingDonorStream } from './clone/mariadb.ts';
@@ -86,7 +86,8 @@ export class AgentDaemon {
         // Each stream uses the certificate in use when it starts (a rotated one included).
         openDonorStream: (address, signal) => {
           const pem = this.tls.material;
-          return donorSource(address, signal, () => new proto.Donor(address, clientCredentialsFrom(pem), channelOptionsFor(address)), pem);
+          // The donor is reached by its address (a Pod IP) and known by the cluster its certificate names.
+          return donorSource(address, signal, () => new proto.Donor(address, peerCredentialsFrom(pem, cluster), channelOptionsFor(address)), pem, cluster);
         },
       },
     });
@@ -162,7 +163,7 @@ function proxyConfigured(): boolean {
  * A donor's StreamClone: iterable through grpc-js, and (unless a proxy is configured) receivable on a worker
  * thread straight into mbstream (see receiveInWorker), which the MariaDB clone prefers.
  */
-function donorSource(address: string, signal: AbortSignal, client: () => DonorClient, pem: PkiMaterial): AsyncIterable<Buffer> {
+function donorSource(address: string, signal: AbortSignal, client: () => DonorClient, pem: PkiMaterial, cluster: ClusterRef): AsyncIterable<Buffer> {
   const chunks: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => donorStream(client(), signal)[Symbol.asyncIterator]() };
   if (proxyConfigured()) return chunks;
   const options = channelOptionsFor(address);
@@ -172,7 +173,7 @@ function donorSource(address: string, signal: AbortSignal, client: () => DonorCl
     unpackInWorker: (u) => receiveInWorker({
       address,
       servername: String(options['grpc.ssl_target_name_override'] ?? host),
-      ca: pem.caCert, cert: pem.cert, key: pem.key,
+      ca: pem.caCert, cert: pem.cert, key: pem.key, clusterUri: clusterUri(cluster.namespace, cluster.name),
       windowBytes: Number(GRPC_CHANNEL_OPTIONS['grpc-node.flow_control_window'] ?? 4 * 1024 * 1024),
     }, u),
   };

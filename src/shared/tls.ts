@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { clusterMismatch, clusterUrisOf, type ClusterRef } from './cluster-identity.ts';
 import { invalidArgument, messageOf } from './errors.ts';
 import { parseCert, parseKey, type PkiFiles } from './pki-dir.ts';
 
@@ -103,6 +104,26 @@ export function clientCredentials(files: PkiFiles): grpc.ChannelCredentials {
 /** {@link clientCredentials} from PEM bytes in memory (a controller issues its certificates without files). */
 export function clientCredentialsFrom(m: PkiMaterial): grpc.ChannelCredentials {
   return grpc.credentials.createSsl(m.caCert, m.key, m.cert);
+}
+
+/**
+ * Checks a server's certificate by the cluster it names instead of by host name: for agent-to-agent calls (a clone
+ * receiver calling its donor), where the donor is reached by an address (a Pod IP that changes with every new Pod)
+ * that no certificate lists. The chain is verified against the cluster CA as always; then the certificate must
+ * name exactly `cluster` (`moco://<namespace>/<name>`).
+ *
+ * @returns the check for `tls.connect`'s and grpc-js's `checkServerIdentity`: undefined when it fits, else the error.
+ */
+export function clusterServerIdentity(cluster: ClusterRef): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (host, cert) => {
+    const mismatch = clusterMismatch(clusterUrisOf(cert.subjectaltname), cluster, `the certificate of the agent at ${host}`);
+    return mismatch === undefined ? undefined : new Error(mismatch);
+  };
+}
+
+/** {@link clientCredentialsFrom} for calls to another agent of `cluster` (see {@link clusterServerIdentity}). */
+export function peerCredentialsFrom(m: PkiMaterial, cluster: ClusterRef): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(m.caCert, m.key, m.cert, { checkServerIdentity: clusterServerIdentity(cluster) });
 }
 
 /**

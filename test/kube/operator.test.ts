@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
+import { Writer } from '../helpers/kube-writer.ts';
 import YAML from 'yaml';
 import {
   apply, ensureTestbed, getJson, installOperator, killContainer, kubectl, kubectlMoco, leader, secretData, serviceIP,
@@ -53,77 +54,6 @@ async function waitHealthy(name: string, ns = 'default', timeoutMs = 300_000): P
     const c = await cluster(name, ns);
     return condition(c, 'Healthy') === 'True' && condition(c, 'Available') === 'True' ? c : false;
   }, { timeoutMs, intervalMs: 1000 });
-}
-
-/**
- * Autocommit inserts through the primary Service as moco-writable, one at a time, from this machine (kube-proxy
- * routes the ClusterIP). Remembers the acknowledged ids and the longest time without an acknowledgement.
- */
-class Writer {
-  acked: number[] = [];
-  errors = 0;
-  lastError = '';
-  longestGapMs = 0;
-  private static nextId = 1;
-  private running = false;
-  private done: Promise<void> | undefined;
-
-  constructor(private readonly host: string, private readonly password: string) {}
-
-  async prepare(): Promise<void> {
-    const c = await mysql.createConnection({ host: this.host, user: 'moco-writable', password: this.password, connectTimeout: 5000 });
-    await c.query('CREATE DATABASE IF NOT EXISTS kube');
-    await c.query('CREATE TABLE IF NOT EXISTS kube.w (id INT PRIMARY KEY)');
-    await c.end();
-  }
-
-  start(): void {
-    this.running = true;
-    this.done = this.loop();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.done;
-  }
-
-  async progress(n: number, timeoutMs = 60_000): Promise<void> {
-    const target = this.acked.length + n;
-    await waitFor(`${n} acknowledged writes (${this.errors} errors, last: ${this.lastError || 'none'})`,
-      async () => this.acked.length >= target, { timeoutMs, intervalMs: 100 });
-  }
-
-  private async loop(): Promise<void> {
-    let conn: mysql.Connection | undefined;
-    let last = Date.now();
-    while (this.running) {
-      try {
-        conn ??= await mysql.createConnection({ host: this.host, user: 'moco-writable', password: this.password, connectTimeout: 2000 });
-        const id = Writer.nextId++;
-        await conn.query({ sql: 'INSERT INTO kube.w (id) VALUES (?)', values: [id], timeout: 3000 });
-        this.acked.push(id);
-        const now = Date.now();
-        this.longestGapMs = Math.max(this.longestGapMs, now - last);
-        last = now;
-      } catch (err) {
-        this.errors++;
-        this.lastError = (err as Error).message;
-        conn?.destroy();
-        conn = undefined;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    conn?.destroy();
-  }
-
-  /** The acknowledged ids the primary does not have. */
-  async lost(): Promise<number[]> {
-    const c = await mysql.createConnection({ host: this.host, user: 'moco-writable', password: this.password, connectTimeout: 5000 });
-    const [rows] = await c.query('SELECT id FROM kube.w');
-    await c.end();
-    const have = new Set((rows as Array<{ id: number }>).map((r) => r.id));
-    return this.acked.filter((id) => !have.has(id));
-  }
 }
 
 /** Restart counts of every container of the cluster's Pods, by Pod UID and container (a restart or a new Pod shows). */

@@ -105,6 +105,11 @@ export interface DonorEndpoint {
   address: string;
   /** The name its certificate must hold (the channels' ssl_target_name_override, else the host). */
   servername: string;
+  /**
+   * When set, the donor's certificate is checked by the cluster it names (exactly this `moco://` URI) instead of by
+   * `servername`: the donor is reached by a Pod IP no certificate lists.
+   */
+  clusterUri?: string;
   /** PEM: the cluster CA, this agent's certificate and key (mutual TLS, as the gRPC channels use). */
   ca: Buffer;
   cert: Buffer;
@@ -221,6 +226,14 @@ async function cloneReceiver(load: (id: string) => Promise<unknown>): Promise<vo
 
   const session = http2.connect(`https://${d.address}`, {
     ca: d.ca, cert: d.cert, key: d.key, servername: d.servername,
+    // The worker cannot import the shared helpers (see `load`): the same rule as clusterServerIdentity, inline.
+    ...(d.clusterUri ? {
+      checkServerIdentity: (host: string, cert: { subjectaltname?: string }): Error | undefined => {
+        const uris = (cert.subjectaltname ?? '').split(', ').filter((e) => e.startsWith('URI:moco://')).map((e) => e.slice(4));
+        return uris.length === 1 && uris[0] === d.clusterUri ? undefined
+          : new Error(`the certificate of the donor at ${host} names ${uris.length ? uris.join(', ') : 'no cluster'}, not ${d.clusterUri}`);
+      },
+    } : {}),
     settings: { initialWindowSize: d.windowBytes },
     maxSessionMemory: 1024,
   });

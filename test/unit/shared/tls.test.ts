@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { hasCode, type ErrorCode } from '../../../src/shared/errors.ts';
 import { createCa, issueCert, type Pem } from '../../../src/shared/pki.ts';
+import type { PeerCertificate } from 'node:tls';
 import {
   clientCredentials,
   ensurePki,
@@ -16,6 +17,7 @@ import {
   serverCredentials,
   type PeerAuthContext,
   type PkiIdentity,
+  clusterServerIdentity,
 } from '../../../src/shared/tls.ts';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -352,4 +354,19 @@ describe('peerIdentity', () => {
   for (const c of cases) {
     it(c.name, () => assert.equal(peerIdentity(c.call), c.want));
   }
+});
+
+describe('clusterServerIdentity', () => {
+  it('accepts a server certificate naming exactly the cluster, whatever address it was reached by, and refuses others', async () => {
+    const ca = await createCa('test CA');
+    const san = async (uris: string[]): Promise<PeerCertificate> => {
+      const leaf = await issueCert(ca, { commonName: 'moco-agent', usage: 'both', dnsNames: ['*.moco-a.ns.svc'], ipAddresses: [], uris });
+      return { subjectaltname: new X509Certificate(leaf.cert).subjectAltName } as PeerCertificate;
+    };
+    const check = clusterServerIdentity({ namespace: 'ns', name: 'a' });
+    assert.equal(check('10.244.1.7', await san(['moco://ns/a'])), undefined);
+    assert.match(String(check('10.244.1.7', await san(['moco://ns/b']))), /belongs to cluster ns\/b, but this agent serves cluster ns\/a/);
+    assert.match(String(check('10.244.1.7', await san([]))), /names no cluster/);
+    assert.match(String(check('10.244.1.7', await san(['moco://ns/a', 'moco://ns/b']))), /names 2 clusters/);
+  });
 });
