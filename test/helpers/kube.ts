@@ -245,3 +245,29 @@ export async function secretData(name: string, namespace: string): Promise<Recor
 export async function serviceIP(name: string, namespace = 'default'): Promise<string> {
   return (await kubectl(['get', 'service', name, '-o', 'jsonpath={.spec.clusterIP}'], { namespace })).trim();
 }
+
+/**
+ * After a failover, the old primary comes back either as a replica or errant (it wrote a transaction to its binlog
+ * that no replica received before it died: never acknowledged, so nothing is lost, but it must not rejoin). Waits
+ * for the cluster to be Healthy; an errant old primary is re-initialized by the seed's workflow (delete its claim
+ * and its Pod: it comes back by clone). Returns whether it had to be.
+ */
+export async function healAfterFailover(name: string, oldIndex: number, namespace = 'default', timeoutMs = 420_000): Promise<boolean> {
+  type C = { status?: { errantReplicaList?: number[]; syncedReplicas?: number; conditions?: Array<{ type: string; status: string }> }; spec?: { replicas?: number } };
+  const judged = await waitFor(`${namespace}/${name} Healthy or instance ${oldIndex} errant`, async () => {
+    const c = await getJson<C>(['mysqlcluster', name], namespace);
+    if (c.status?.errantReplicaList?.includes(oldIndex)) return 'errant';
+    const healthy = c.status?.conditions?.find((x) => x.type === 'Healthy')?.status === 'True';
+    return healthy && c.status?.syncedReplicas === (c.spec?.replicas ?? 1) ? 'healthy' : false;
+  }, { timeoutMs, intervalMs: 1000 });
+  if (judged === 'healthy') return false;
+  const pod = `moco-${name}-${oldIndex}`;
+  await kubectl(['delete', 'pvc', `mysql-data-${pod}`, '--wait=false'], { namespace });
+  await kubectl(['delete', 'pod', pod, '--grace-period=5'], { namespace, timeoutMs: 180_000 });
+  await waitFor(`${namespace}/${name} Healthy after re-initializing instance ${oldIndex}`, async () => {
+    const c = await getJson<C>(['mysqlcluster', name], namespace);
+    return c.status?.conditions?.find((x) => x.type === 'Healthy')?.status === 'True' && c.status?.syncedReplicas === (c.spec?.replicas ?? 1)
+      && !(c.status?.errantReplicaList ?? []).length;
+  }, { timeoutMs, intervalMs: 1000 });
+  return true;
+}

@@ -17,7 +17,7 @@ import mysql from 'mysql2/promise';
 import { Writer } from '../helpers/kube-writer.ts';
 import YAML from 'yaml';
 import {
-  apply, ensureTestbed, getJson, installOperator, killContainer, kubectl, kubectlMoco, leader, secretData, serviceIP,
+  apply, ensureTestbed, getJson, healAfterFailover, installOperator, killContainer, kubectl, kubectlMoco, leader, secretData, serviceIP,
   teardownTestbed, waitFor, type Testbed,
 } from '../helpers/kube.ts';
 
@@ -173,12 +173,14 @@ describe('the operator on a real Kubernetes', { timeout: 40 * 60_000 }, () => {
 
   it('fails over when the primary\'s mysqld container is SIGKILLed, losing no acknowledged write', async () => {
     const w = new Writer(primaryIP, writable);
+    let oldIndex: number;
     await w.prepare();
     w.start();
     try {
       await w.progress(50);
       const old = await primaryPod('test');
       assert.ok(old);
+      oldIndex = Number(old.split('-').pop());
       await killContainer(old, 'mysqld');
       await waitFor('a new primary', async () => { const p = await primaryPod('test'); return p && p !== old ? p : false; }, { timeoutMs: 60_000 });
       await w.progress(50);
@@ -186,6 +188,7 @@ describe('the operator on a real Kubernetes', { timeout: 40 * 60_000 }, () => {
       await w.stop();
     }
     assert.deepEqual(await w.lost(), [], 'acknowledged writes lost');
+    await healAfterFailover('test', oldIndex);
     const st = await waitHealthy('test');
     assert.equal(st.status?.syncedReplicas, 3);
     const events = await kubectlMoco(['events', 'test']);
