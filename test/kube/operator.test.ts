@@ -140,6 +140,9 @@ describe('the operator on a real Kubernetes', { timeout: 40 * 60_000 }, () => {
     const table = await kubectl(['get', 'mysqlcluster', 'test']);
     assert.match(table, /NAME\s+AVAILABLE\s+HEALTHY\s+PRIMARY\s+SYNCED REPLICAS\s+ERRANT REPLICAS\s+CLUSTERING ACTIVE\s+RECONCILE ACTIVE\s+LAST BACKUP/);
     assert.match(table, /test\s+True\s+True\s+0\s+3\s+0\s+True\s+True/);
+    // The seed's PodDisruptionBudget, in the API version this server serves (policy/v1beta1 on 1.20).
+    const pdb = await getJson<{ apiVersion: string; spec: { maxUnavailable: number } }>(['poddisruptionbudget', 'moco-test'], 'default');
+    assert.equal(pdb.spec.maxUnavailable, 1);
     // The user's my.cnf reached mysqld.
     const r = await kubectlMoco(['mysql', 'test', '--', '-N', '-e', 'SELECT @@long_query_time']);
     assert.equal(r.code, 0, r.stderr);

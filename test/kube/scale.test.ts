@@ -88,10 +88,15 @@ describe('scaling out with clone, and the errant-replica workflow', { timeout: 3
     await c.query("INSERT INTO kube.s (pad) SELECT REPEAT('x', 200) FROM information_schema.columns LIMIT 500");
     await c.end();
 
+    assert.equal((await kubectl(['get', 'poddisruptionbudget', `moco-${NAME}`, '--ignore-not-found', '-o', 'name'])).trim(), '', 'no PDB for 1 instance');
     await apply(manifest(tb.images.mysqld, 3));
     await waitSynced(3);
+    const pdb = await getJson<{ spec: { maxUnavailable: number } }>(['poddisruptionbudget', `moco-${NAME}`], 'default');
+    assert.equal(pdb.spec.maxUnavailable, 1);
     await apply(manifest(tb.images.mysqld, 5));
     await waitSynced(5);
+    await waitFor('the PDB to allow 2 down', async () =>
+      (await getJson<{ spec: { maxUnavailable: number } }>(['poddisruptionbudget', `moco-${NAME}`], 'default')).spec.maxUnavailable === 2);
     const ro = secret.READONLY_PASSWORD ?? '';
     for (let i = 0; i < 5; i++) assert.equal(await rowsOn(i, ro), 500, `instance ${i} holds the primary's rows`);
     const events = await kubectl(['get', 'events', '--field-selector', `involvedObject.name=${NAME}`, '-o', 'jsonpath={.items[*].reason}']);

@@ -208,3 +208,12 @@ export function connect(options: { kubeconfig?: string; context?: string; inClus
   };
   return kube;
 }
+
+/**
+ * The PodDisruptionBudget API version the server serves: `policy/v1` from Kubernetes 1.21 (and the only one from
+ * 1.25), `policy/v1beta1` before (the 1.20 test bed).
+ */
+export async function policyApiVersion(kube: Kube): Promise<string> {
+  const v1 = await kube.tryGet<{ resources?: Array<{ name: string }> }>('/apis/policy/v1');
+  return v1?.resources?.some((r) => r.name === 'poddisruptionbudgets') ? 'policy/v1' : 'policy/v1beta1';
+}

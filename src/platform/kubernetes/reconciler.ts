@@ -14,10 +14,10 @@ import type { Pem } from '../../shared/pki.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { agentCertSecret } from './certs.ts';
 import { bootstrapSecret, clientConfigSecret, myCnfConfigMap, passwordSecret, serviceAccount } from './config.ts';
-import { KubeError, resourcePath, type Kube } from './kube.ts';
+import { KubeError, policyApiVersion, resourcePath, type Kube } from './kube.ts';
 import { FINALIZER, RECONCILIATION_STOPPED, baseLabels, names } from './names.ts';
 import { asJson, ownerRef, type Json, type KubeObject, type OwnerRef } from './objects.ts';
-import { services } from './services.ts';
+import { podDisruptionBudget, services } from './services.ts';
 import { statefulSet } from './statefulset.ts';
 
 /** How many my.cnf ConfigMaps to keep per cluster, the current one included (the seed's default). */
@@ -109,12 +109,32 @@ export class Reconciler {
     if (cert) objects.push(cert);
     for (const obj of objects) await this.apply(obj);
     await this.apply(statefulSet(spec, cluster, owner, { agentImage: this.o.agentImage, myCnfConfigMap: myCnf.metadata.name }));
+    await this.reconcilePdb(spec, owner);
     await this.pruneMyCnf(spec, myCnf.metadata.name);
     await this.ownClaims(spec, owner);
     await runtime.ensure(cluster, spec);
     // Certificates are renewed by a later pass; claims appear as Pods are created.
     return { requeueAfterMs: 60_000 };
   }
+
+  /** The PodDisruptionBudget: applied for three instances or more, deleted otherwise (see podDisruptionBudget). */
+  private async reconcilePdb(spec: ClusterSpec, owner: OwnerRef): Promise<void> {
+    this.policyVersion ??= await policyApiVersion(this.o.kube);
+    const pdb = podDisruptionBudget(spec, owner, this.policyVersion);
+    if (pdb) {
+      await this.apply(pdb);
+      return;
+    }
+    const key = `PodDisruptionBudget/${spec.namespace}/${names.pdb(spec.name)}`;
+    const path = resourcePath(this.policyVersion, 'PodDisruptionBudget', spec.namespace, names.pdb(spec.name));
+    if (this.applied.has(key) || await this.o.kube.tryGet(path)) {
+      await this.o.kube.delete(path);
+      this.applied.delete(key);
+    }
+  }
+
+  /** The PodDisruptionBudget API version, found once by discovery. */
+  private policyVersion: string | undefined;
 
   /** Server-side apply, skipped when the same object was applied last time. */
   private async apply(obj: KubeObject): Promise<void> {

@@ -47,3 +47,19 @@ export function services(spec: ClusterSpec, raw: Json, owner: OwnerRef): KubeObj
     fromTemplate(spec, names.replica(spec.name), asJson(rs.replicaServiceTemplate), owner, 'replica'),
   ];
 }
+
+/**
+ * The cluster's PodDisruptionBudget (the seed's `moco-<name>`): at most `floor(replicas / 2)` instances voluntarily
+ * disrupted at once (a drain, an eviction), so that a majority keeps serving and semi-sync keeps its acks. Only for
+ * three instances or more and not while offline; `apiVersion` is what the API server serves (`policyApiVersion`).
+ *
+ * @returns undefined when the cluster should have none (the reconciler then deletes one left from before).
+ */
+export function podDisruptionBudget(spec: ClusterSpec, owner: OwnerRef, apiVersion: string): KubeObject | undefined {
+  if (spec.replicas < 3 || spec.offline) return undefined;
+  return {
+    apiVersion, kind: 'PodDisruptionBudget',
+    metadata: { name: names.pdb(spec.name), namespace: spec.namespace, labels: baseLabels(spec.name), ownerReferences: [owner] },
+    spec: { maxUnavailable: Math.floor(spec.replicas / 2), selector: { matchLabels: baseLabels(spec.name) } },
+  };
+}

@@ -12,7 +12,7 @@ import type { ClusterSpec } from '../../../../src/api/spec.ts';
 import { bootstrapSecret, clientConfigSecret, myCnfConfigMap, passwordSecret } from '../../../../src/platform/kubernetes/config.ts';
 import { ROLE_LABEL } from '../../../../src/platform/kubernetes/names.ts';
 import { ownerRef, type Json } from '../../../../src/platform/kubernetes/objects.ts';
-import { services } from '../../../../src/platform/kubernetes/services.ts';
+import { podDisruptionBudget, services } from '../../../../src/platform/kubernetes/services.ts';
 import { AGENT_RESOURCES, statefulSet, SYSTEM_VOLUMES } from '../../../../src/platform/kubernetes/statefulset.ts';
 import { PASSWORD_KEYS, type Passwords } from '../../../../src/shared/accounts.ts';
 
@@ -130,6 +130,18 @@ describe('services', () => {
     assert.deepEqual(primary?.spec.ports.map((p: Obj) => [p.name, p.port]), [['mysql', 3306], ['mysqlx', 33060], ['extra', 9999]]);
     assert.equal(replica?.spec.selector[ROLE_LABEL], 'replica');
     assert.equal(replica?.spec.type, 'ClusterIP');
+  });
+
+  it('a PodDisruptionBudget allowing floor(replicas / 2) down, only for 3 instances or more and not offline (seed)', () => {
+    const pdb = (edit: (c: Obj) => void) => podDisruptionBudget(cluster(edit).spec, owner, 'policy/v1beta1') as Obj | undefined;
+    const three = pdb(() => undefined);
+    assert.equal(three?.apiVersion, 'policy/v1beta1');
+    assert.equal(three?.metadata.name, 'moco-test');
+    assert.equal(three?.spec.maxUnavailable, 1);
+    assert.deepEqual(three?.spec.selector.matchLabels, { 'app.kubernetes.io/name': 'mysql', 'app.kubernetes.io/instance': 'test', 'app.kubernetes.io/created-by': 'moco' });
+    assert.equal(pdb((c) => (c.spec.replicas = 5))?.spec.maxUnavailable, 2);
+    assert.equal(pdb((c) => (c.spec.replicas = 1)), undefined);
+    assert.equal(pdb((c) => (c.spec.offline = true)), undefined);
   });
 });
 
