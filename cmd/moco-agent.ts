@@ -6,6 +6,7 @@
  *   moco-agent run-mysqld --data-dir D -- mysqld --defaults-file=F ...
  *                                             swap in a staged data directory, then run mysqld (container command)
  *   moco-agent certs --dir D --cluster-name N create the cluster CA and certificates for local use
+ *   moco-agent read-only [--passwords-dir D]  make this instance read-only for every user account (kubectl moco read-only)
  *   moco-agent demo [--dir D] [--port P]      one mysqld with its agent on this machine, until Ctrl-C
  */
 import { spawn } from 'node:child_process';
@@ -28,6 +29,8 @@ commands:
   run-mysqld   --data-dir DIR -- MYSQLD [ARGS...]: swap in a staged data directory, then run mysqld
   certs        --dir DIR --cluster-name NAME [--cluster-namespace NS]: create the cluster CA and the coordinator,
                agent and backup certificates, naming the cluster (NS defaults to "default")
+  read-only    [--socket PATH] [--passwords-dir DIR] [--lock-wait-timeout D]: make this instance read-only for every
+               user account (what kubectl moco read-only runs in each Pod; moco-agent read-only --help)
   demo         [--dir DIR] [--port PORT]: run one mysqld with its agent on this machine until Ctrl-C
 
 serve flags (durations like 30s, 1m, 250ms):
@@ -118,6 +121,27 @@ async function certs(argv: string[]): Promise<void> {
     `agent:       ${files.agent.cert} ${files.agent.key}\nbackup:      ${files.backup.cert} ${files.backup.key}\n`);
 }
 
+async function readOnly(argv: string[]): Promise<void> {
+  const { parseReadOnlyArgs, makeInstanceReadOnly, ReadOnlyError, READ_ONLY_USAGE } = await import('../src/agent/read-only.ts');
+  let config;
+  try {
+    config = parseReadOnlyArgs(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`read-only: ${err.message}\n(see moco-agent read-only --help)`);
+    throw err;
+  }
+  if (config === 'help') {
+    process.stdout.write(READ_ONLY_USAGE);
+    return;
+  }
+  try {
+    await makeInstanceReadOnly(config, (line) => process.stdout.write(`${line}\n`));
+  } catch (err) {
+    if (err instanceof ReadOnlyError) fail(`read-only: ${err.message}`, err.exitCode);
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   switch (command) {
@@ -125,6 +149,7 @@ async function main(): Promise<void> {
     case 'init': return init(rest);
     case 'run-mysqld': return runMysqld(rest);
     case 'certs': return certs(rest);
+    case 'read-only': return readOnly(rest);
     case 'demo': return (await import('./demo.ts')).runDemo(rest);
     case undefined: case '-h': case '--help': case 'help':
       process.stdout.write(USAGE);

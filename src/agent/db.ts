@@ -9,6 +9,11 @@ import { isQueryInterrupted, isUnreachable } from './mysql-errors.ts';
 
 export type Row = Record<string, unknown>;
 
+/** What mysql2's pool passes to its 'connection' listeners at run time: the callback API's connection. */
+interface CallbackConnection {
+  query(sql: string, callback: (err: Error | null) => void): unknown;
+}
+
 export interface QueryOptions {
   /** Fail with MYSQLD_UNAVAILABLE when no answer comes within this many ms. */
   timeoutMs?: number;
@@ -39,6 +44,12 @@ export interface MysqlDbOptions {
   connectTimeoutMs?: number;
   /** Default per-statement timeout. */
   timeoutMs?: number;
+  /**
+   * The session's `lock_wait_timeout` on the pool's connections: a statement that waits this long for a metadata
+   * or global lock (SET GLOBAL read_only behind a running write) fails with ER_LOCK_WAIT_TIMEOUT instead of waiting
+   * for the server's default (a day on MariaDB, a year on MySQL). Unset: the server's default.
+   */
+  lockWaitTimeoutSeconds?: number;
 }
 
 const batchText = new WeakMap<readonly Statement[], string>();
@@ -77,6 +88,15 @@ export class MysqlDb implements Db {
       maxPreparedStatements: 1,
     };
     this.pool = mysql.createPool({ ...this.connectionOptions, connectionLimit: 6, maxIdle: 6, idleTimeout: 30_000, multipleStatements: false });
+    if (options.lockWaitTimeoutSeconds !== undefined) {
+      const sql = mysql.format('SET SESSION lock_wait_timeout = ?', [options.lockWaitTimeoutSeconds]);
+      // Sent when the pool opens a connection, before the pool hands it out: the connection runs its statements in
+      // order, so this one comes first. The event passes mysql2's callback connection (its typings say otherwise).
+      // A failure is left to the statements that follow (a broken connection fails them too).
+      this.pool.on('connection', (conn) => {
+        (conn as unknown as CallbackConnection).query(sql, () => undefined);
+      });
+    }
   }
 
   async query<T extends Row = Row>(sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<T[]> {

@@ -16,6 +16,8 @@ export const isNoSuchThread = (err: unknown): boolean => errnoOf(err) === 1094;
 export const isAccessDenied = (err: unknown): boolean => errnoOf(err) === 1045;
 /** 1290 ER_OPTION_PREVENTS_STATEMENT: refused by read_only / super_read_only. */
 export const isReadOnlyRefusal = (err: unknown): boolean => errnoOf(err) === 1290;
+/** 1205 ER_LOCK_WAIT_TIMEOUT: a lock was not granted within lock_wait_timeout (or innodb_lock_wait_timeout). */
+export const isLockWaitTimeout = (err: unknown): boolean => errnoOf(err) === 1205;
 /** 1317 ER_QUERY_INTERRUPTED: our own KILL QUERY ended the statement. */
 export const isQueryInterrupted = (err: unknown): boolean => errnoOf(err) === 1317;
 /** 3707 ER_CLONE_RESTART (MySQL): clone finished but the server cannot restart itself; the supervisor does. */

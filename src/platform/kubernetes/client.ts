@@ -8,6 +8,7 @@ import { initialStatus, type ClusterStatus } from '../../api/types.ts';
 import { PASSWORD_KEY_OF } from '../../shared/accounts.ts';
 import type { ClientUser, ClusterClient, ClusterEvent, ClusterView, InstanceView, MysqlOptions } from '../client.ts';
 import { resourcePath, type Kube } from './kube.ts';
+import { POD_PATHS } from './config.ts';
 import { CLUSTERING_STOPPED, DEMOTE, RECONCILIATION_STOPPED, ROLE_LABEL, names } from './names.ts';
 import { asJson, type KubeObject } from './objects.ts';
 import type { PodObject } from './platform.ts';
@@ -177,8 +178,11 @@ export class KubernetesClient implements ClusterClient {
     const replicas = c.spec?.replicas ?? 1;
     const failures: Array<{ index: number; error: string }> = [];
     for (let i = 0; i < replicas; i++) {
-      const r = await this.exec([names.pod(name, i), '-c', 'agent', '--', 'node', '/moco/dist/moco-agent.mjs', 'read-only', '--passwords-dir', '/moco-passwords'], 'pipe');
-      if (r.code !== 0) failures.push({ index: i, error: `kubectl exec into the agent container failed (exit ${r.code})` });
+      // `moco-agent read-only` (src/agent/read-only.ts) connects as serve does: the socket and passwords of the Pod.
+      const r = await this.exec([names.pod(name, i), '-c', 'agent', '--', 'node', '/moco/dist/moco-agent.mjs', 'read-only',
+        '--socket', POD_PATHS.socket, '--passwords-dir', POD_PATHS.passwords], 'pipe');
+      // Its message (or kubectl's, when the Pod cannot be reached) went to stderr, which is the user's.
+      if (r.code !== 0) failures.push({ index: i, error: `moco-agent read-only in the agent container failed (exit ${r.code}; its message is above)` });
     }
     return failures;
   }
