@@ -268,6 +268,26 @@ describe('the operator on a real Kubernetes', { timeout: 40 * 60_000 }, () => {
     await waitHealthy('test');
   });
 
+  it('walks the seed\'s "Set to Read Only": stop clustering, read-only for every user, then back to writable', async () => {
+    assert.equal((await kubectlMoco(['stop', 'clustering', 'test'])).code, 0);
+    const r = await kubectlMoco(['read-only', 'test']);
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /read-only/);
+    const w = await mysql.createConnection({ host: primaryIP, user: 'moco-writable', password: writable });
+    await assert.rejects(w.query('INSERT INTO seed.t VALUES (3, \'three\')'), /read.only|READ.ONLY|1290/);
+    await w.end();
+    assert.equal((await kubectlMoco(['start', 'clustering', 'test'])).code, 0);
+    await waitFor('the primary writable again', async () => {
+      const c = await mysql.createConnection({ host: primaryIP, user: 'moco-writable', password: writable });
+      try {
+        await c.query('INSERT INTO seed.t VALUES (3, \'three\')');
+        return true;
+      } finally {
+        await c.end();
+      }
+    }, { timeoutMs: 60_000 });
+  });
+
   it('removes every object it made when the MySQLCluster is deleted', async () => {
     const owned = async (): Promise<string> => kubectl(['get', 'statefulsets,services,configmaps,secrets,pvc,pods,serviceaccounts',
       '-l', 'app.kubernetes.io/instance=test', '-o', 'name']);
