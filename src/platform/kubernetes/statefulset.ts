@@ -22,11 +22,27 @@ export interface StatefulSetOptions {
 }
 
 /**
- * The agent container's resources, requests equal to limits (the Pod stays Guaranteed when mysqld is). Sized from
- * the agent's measured memory (idle RSS about 70 MB; a clone or backup streams through fixed buffers) with room
- * for the clone receiver's worker and mariadb-backup/mbstream, which run in this container.
+ * The agent container's resources, requests equal to limits (the Pod stays Guaranteed when mysqld is; a cluster can
+ * override them with `overwriteContainers`). Measured with `npm run bench:agent-resources` (docs/benchmarks.md: a
+ * local MariaDB 10.11 cluster, a 659 MB data directory, on Node 20 and on the image's Node 22; MiB), for the agent
+ * and the tools it runs in this container (mariadb-backup, mbstream, zstd):
+ *
+ *   idle, a minute after start   RSS 84-90, CPU 38-56m
+ *   clone, donor / recipient     agent peak (VmHWM) 124-147 / 106-125, with the tools up to 207; CPU up to 0.87 core
+ *   backup to S3                 agent peak 265-271, with the tools up to 345; CPU up to 1.16 core over a second
+ *
+ * Memory: 512Mi, about 1.45 times the highest figure of all runs (351: the backup of 2.7 times the data; its 32 MiB
+ * multipart parts, three uploading, are held in the agent). The peaks come from fixed buffers: with 2.7 times the
+ * data they grew by 7-15. Going over the limit kills the container, so the margin is for what was not measured: a
+ * restore (download, zstd -d, mbstream, then mariadb-backup --prepare with its 100 MB default buffer pool), a prepare
+ * with much redo to apply after a clone, more status traffic. MySQL backups of more than about 280 GiB use parts
+ * above 32 MiB (partSizeFor), and the measured backup peak was about six parts over idle: such clusters need more.
+ * CPU: one core. Going over only slows a clone or backup down (throttling), so this is a speed choice rather than a
+ * margin: one core covers the busiest second of every measured clone and of every backup but one (1.16), whereas a
+ * request sized for idle (a tenth of a core) would make both several times slower. Measured on a loaded 2-core
+ * machine: with free cores the tools (zstd -T2, mariadb-backup --parallel=2) may use more, and are then throttled.
  */
-export const AGENT_RESOURCES = { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '500m', memory: '512Mi' } };
+export const AGENT_RESOURCES = { requests: { cpu: '1', memory: '512Mi' }, limits: { cpu: '1', memory: '512Mi' } };
 const INIT_RESOURCES = { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '100m', memory: '512Mi' } };
 export const DEFAULT_GRACE_SECONDS = 300;
 const UID = 10000;
