@@ -37,12 +37,16 @@ export interface StatefulSetOptions {
  * restore (download, zstd -d, mbstream, then mariadb-backup --prepare with its 100 MB default buffer pool), a prepare
  * with much redo to apply after a clone, more status traffic. MySQL backups of more than about 280 GiB use parts
  * above 32 MiB (partSizeFor), and the measured backup peak was about six parts over idle: such clusters need more.
- * CPU: one core. Going over only slows a clone or backup down (throttling), so this is a speed choice rather than a
- * margin: one core covers the busiest second of every measured clone and of every backup but one (1.16), whereas a
- * request sized for idle (a tenth of a core) would make both several times slower. Measured on a loaded 2-core
- * machine: with free cores the tools (zstd -T2, mariadb-backup --parallel=2) may use more, and are then throttled.
+ * CPU: half a core. Going over only slows the agent down (throttling), never kills it, so this is a trade rather than a
+ * margin, and requests equal limits: whatever is chosen is reserved per instance, for an agent that idles at about
+ * a tenth of it. Half a core is about the average of a backup with its tools (7.5-10.3 s of CPU in 10.8-16.1 s,
+ * 0.55-0.88 core), so a backup takes up to about 1.8 times as long as unthrottled; a clone, from reinit until Healthy,
+ * 0.15-0.3 core on average (0.87 in its busiest second). One core would cover nearly every measured second, at twice
+ * the reservation, and no longer fits the test bed's 5-instance cluster (two Pods on a 2-core node:
+ * test/kube/scale.test.ts). Measured on a loaded 2-core machine: with free cores the tools (zstd -T2, mariadb-backup
+ * --parallel=2) use more.
  */
-export const AGENT_RESOURCES = { requests: { cpu: '1', memory: '512Mi' }, limits: { cpu: '1', memory: '512Mi' } };
+export const AGENT_RESOURCES = { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '500m', memory: '512Mi' } };
 const INIT_RESOURCES = { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '100m', memory: '512Mi' } };
 export const DEFAULT_GRACE_SECONDS = 300;
 const UID = 10000;

@@ -65,7 +65,7 @@ describe('statefulSet', () => {
     assert.deepEqual(mysqld.securityContext, { runAsUser: 10000, runAsGroup: 10000 });
     assert.deepEqual(container(s, 'agent').resources, AGENT_RESOURCES);
     // Sized from npm run bench:agent-resources (docs/benchmarks.md): change them with a new measurement.
-    assert.deepEqual(AGENT_RESOURCES, { requests: { cpu: '1', memory: '512Mi' }, limits: { cpu: '1', memory: '512Mi' } });
+    assert.deepEqual(AGENT_RESOURCES, { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '500m', memory: '512Mi' } });
     assert.deepEqual(container(s, 'agent').args, ['serve', '--passwords-dir', '/moco-passwords', '--max-delay', '60s']);
     assert.deepEqual(ps.volumes.map((v: Obj) => v.name).sort(), [...SYSTEM_VOLUMES].filter((v) => v !== 'mysql-data').sort());
     assert.equal(ps.volumes.find((v: Obj) => v.name === 'moco-templates').configMap.name, 'moco-test.0011aabb');
