@@ -91,7 +91,9 @@ export async function switchover(p: CliPlatform, argv: string[], io: Io): Promis
   for (;;) {
     const now = await client.view(name);
     const available = now.status.conditions.some((c) => c.type === 'Available' && c.status === 'True');
-    if (now.status.currentPrimaryIndex !== before && available && now.instances[now.status.currentPrimaryIndex]?.ready) {
+    const primary = now.instances[now.status.currentPrimaryIndex];
+    // Its role published too: the primary endpoint (the Service's selector on Kubernetes) routes to it only then.
+    if (now.status.currentPrimaryIndex !== before && available && primary?.ready && primary.role === 'primary') {
       io.out(`switched the primary of ${name} from instance ${before} to instance ${now.status.currentPrimaryIndex} in ${((Date.now() - started) / 1000).toFixed(2)} s`);
       return 0;
     }
