@@ -10,7 +10,7 @@
  * "until the first write through the Service" (Endpoints update, kube-proxy rules, the client reconnecting).
  * Prints p50/p95/max and the acknowledged writes lost (must be 0), then one JSON line.
  */
-import { apply, ensureTestbed, getJson, healAfterFailover, installOperator, killContainer, kubectl, kubectlMoco, secretData, serviceIP, teardownTestbed, waitFor } from '../helpers/kube.ts';
+import { apply, clusterManifest, ensureTestbed, getJson, healAfterFailover, installOperator, killContainer, kubectl, kubectlMoco, secretData, serviceIP, teardownTestbed, waitFor } from '../helpers/kube.ts';
 import { Writer } from '../helpers/kube-writer.ts';
 
 const rounds = Number(process.argv[2] ?? process.env.ROUNDS ?? 20);
@@ -51,21 +51,7 @@ async function main(): Promise<void> {
   let errantRejoins = 0;
   try {
     await kubectl(['delete', 'mysqlcluster', NAME, '--ignore-not-found', '--timeout=180s'], { timeoutMs: 200_000 });
-    await apply(`apiVersion: moco.cybozu.com/v1beta2
-kind: MySQLCluster
-metadata: { namespace: default, name: ${NAME} }
-spec:
-  replicas: 3
-  podTemplate:
-    spec:
-      containers:
-      - name: mysqld
-        image: ${tb.images.mysqld}
-        resources: { limits: { cpu: "500m", memory: "1Gi" } }
-  volumeClaimTemplates:
-  - metadata: { name: mysql-data }
-    spec: { accessModes: [ReadWriteOnce], resources: { requests: { storage: 1Gi } } }
-`);
+    await apply(clusterManifest({ name: NAME, image: tb.images.mysqld, replicas: 3, cpu: '500m', memory: '1Gi' }));
     await waitHealthy();
     const secret = await secretData(`moco-${NAME}`, 'default');
     const w = new Writer(await serviceIP(`moco-${NAME}-primary`), secret.WRITABLE_PASSWORD ?? '');

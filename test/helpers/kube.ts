@@ -271,3 +271,33 @@ export async function healAfterFailover(name: string, oldIndex: number, namespac
   }, { timeoutMs, intervalMs: 1000 });
   return true;
 }
+
+/** A MySQLCluster for tests and benchmarks: the test bed's mysqld image, small limits, a 1Gi claim per instance. */
+export function clusterManifest(o: {
+  name: string; image: string; replicas: number; cpu: string; memory: string;
+  /** One Pod per node (the seed's required anti-affinity on the instance label). */
+  onePerNode?: boolean;
+  graceSeconds?: number;
+}): string {
+  const affinity = o.onePerNode ? `
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - labelSelector: { matchLabels: { app.kubernetes.io/instance: ${o.name} } }
+            topologyKey: kubernetes.io/hostname` : '';
+  return `apiVersion: moco.cybozu.com/v1beta2
+kind: MySQLCluster
+metadata: { namespace: default, name: ${o.name} }
+spec:
+  replicas: ${o.replicas}
+  podTemplate:
+    spec:${o.graceSeconds !== undefined ? `\n      terminationGracePeriodSeconds: ${o.graceSeconds}` : ''}${affinity}
+      containers:
+      - name: mysqld
+        image: ${o.image}
+        resources: { limits: { cpu: "${o.cpu}", memory: "${o.memory}" } }
+  volumeClaimTemplates:
+  - metadata: { name: mysql-data }
+    spec: { accessModes: [ReadWriteOnce], resources: { requests: { storage: 1Gi } } }
+`;
+}

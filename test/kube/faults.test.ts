@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
-  apply, ensureTestbed, failNode, getJson, healAfterFailover, installOperator, kubectl, nodeReady, secretData, serviceIP, startNode,
+  apply, clusterManifest, ensureTestbed, failNode, getJson, healAfterFailover, installOperator, kubectl, nodeReady, secretData, serviceIP, startNode,
   teardownTestbed, waitFor, type Testbed,
 } from '../helpers/kube.ts';
 import { Writer } from '../helpers/kube-writer.ts';
@@ -54,27 +54,7 @@ describe('faults on Kubernetes', { timeout: 30 * 60_000 }, () => {
   before(async () => {
     tb = await ensureTestbed();
     await installOperator();
-    await apply(`apiVersion: moco.cybozu.com/v1beta2
-kind: MySQLCluster
-metadata: { namespace: default, name: ${NAME} }
-spec:
-  replicas: 3
-  podTemplate:
-    spec:
-      terminationGracePeriodSeconds: 10
-      affinity:
-        podAntiAffinity:
-          requiredDuringSchedulingIgnoredDuringExecution:
-          - labelSelector: { matchLabels: { app.kubernetes.io/instance: ${NAME} } }
-            topologyKey: kubernetes.io/hostname
-      containers:
-      - name: mysqld
-        image: ${tb.images.mysqld}
-        resources: { limits: { cpu: "500m", memory: "1Gi" } }
-  volumeClaimTemplates:
-  - metadata: { name: mysql-data }
-    spec: { accessModes: [ReadWriteOnce], resources: { requests: { storage: 1Gi } } }
-`);
+    await apply(clusterManifest({ name: NAME, image: tb.images.mysqld, replicas: 3, cpu: '500m', memory: '1Gi', onePerNode: true, graceSeconds: 10 }));
     await waitHealthy();
     const secret = await secretData(`moco-${NAME}`, 'default');
     w = new Writer(await serviceIP(`moco-${NAME}-primary`), secret.WRITABLE_PASSWORD ?? '');

@@ -12,9 +12,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { Writer } from '../helpers/kube-writer.ts';
+import { exampleDocuments, overlay, seedExample, seedExampleNames } from '../helpers/seed-examples.ts';
 import YAML from 'yaml';
 import {
   apply, ensureTestbed, getJson, healAfterFailover, installOperator, killContainer, kubectl, kubectlMoco, leader, secretData, serviceIP,
@@ -22,8 +23,7 @@ import {
 } from '../helpers/kube.ts';
 
 type Obj = Record<string, unknown>;
-const FIXTURES = new URL('../unit/platform/fixtures/', import.meta.url);
-const fixture = (name: string): string => readFileSync(new URL(name, FIXTURES), 'utf8');
+const fixture = seedExample;
 const SAMPLE = readFileSync(new URL('../../config/samples/mysqlcluster-3-instances.yaml', import.meta.url), 'utf8');
 
 interface Pod {
@@ -88,25 +88,17 @@ describe('the operator on a real Kubernetes', { timeout: 40 * 60_000 }, () => {
     const base = YAML.parse(fixture('seed-01-empty-cluster.yaml')) as Obj;
     const basePolicy = YAML.parse(fixture('seed-07-backup-policy-daily.yaml')) as Obj;
     // Excerpts ("podTemplate: ..." standing for the rest) are laid over the seed's complete cluster and policy.
-    const merge = (a: unknown, b: unknown): unknown => {
-      if (b === null || b === undefined) return a;
-      if (typeof a !== 'object' || a === null || Array.isArray(a) || typeof b !== 'object' || Array.isArray(b)) return b;
-      const out: Obj = { ...(a as Obj) };
-      for (const [k, v] of Object.entries(b as Obj)) out[k] = merge(out[k], v);
-      return out;
-    };
     const docs: Obj[] = [];
-    for (const f of readdirSync(FIXTURES).filter((n) => n.startsWith('seed-')).sort()) {
-      for (const d of YAML.parseAllDocuments(fixture(f).replace(/^[ \t]+\.\.\.[ \t]*$/gm, ''))) {
-        const o = d.toJS() as Obj | null;
-        if (!o || (o.kind !== 'MySQLCluster' && o.kind !== 'BackupPolicy' && o.kind !== 'ConfigMap')) continue;
+    for (const f of seedExampleNames()) {
+      for (const o of exampleDocuments(seedExample(f))) {
+        if (o.kind !== 'MySQLCluster' && o.kind !== 'BackupPolicy' && o.kind !== 'ConfigMap') continue;
         // The upgrade example elides `podTemplate: spec:` above its containers (its indentation shows where they go).
         const spec = o.spec as Obj | undefined;
         if (spec?.containers) {
           spec.podTemplate = { spec: { containers: spec.containers } };
           delete spec.containers;
         }
-        const complete = o.kind === 'MySQLCluster' ? merge(base, o) : o.kind === 'BackupPolicy' ? merge(basePolicy, o) : o;
+        const complete = o.kind === 'MySQLCluster' ? overlay(base, o) : o.kind === 'BackupPolicy' ? overlay(basePolicy, o) : o;
         docs.push(complete as Obj);
       }
     }

@@ -7,6 +7,7 @@ import { checkUpdate, defaultManifest, ManifestError, parseManifest } from '../.
 import { parseQuantityBytes } from '../../../src/api/checker.ts';
 import type { RestoreSpec } from '../../../src/api/spec.ts';
 import type { ClusterSpec } from '../../../src/api/spec.ts';
+import { exampleDocuments, overlay } from '../../helpers/seed-examples.ts';
 
 type Obj = Record<string, unknown>;
 type Doc = Obj & { spec: Obj; metadata: Obj };
@@ -22,17 +23,8 @@ const fixture = (name: string): string => readFileSync(new URL(name, FIXTURES), 
 function complete(text: string): string {
   const base = YAML.parse(defaultManifest({})) as Obj;
   const basePolicy = YAML.parse(fixture('seed-07-backup-policy-daily.yaml')) as Obj;
-  const merge = (a: unknown, b: unknown): unknown => {
-    if (b === null || b === undefined) return a;
-    if (typeof a !== 'object' || a === null || Array.isArray(a) || typeof b !== 'object' || Array.isArray(b)) return b;
-    const out: Obj = { ...(a as Obj) };
-    for (const [k, v] of Object.entries(b as Obj)) out[k] = merge(out[k], v);
-    return out;
-  };
-  return YAML.parseAllDocuments(text.replace(/^[ \t]+\.\.\.[ \t]*$/gm, ''))
-    .map((d) => d.toJS() as Obj | null)
-    .filter((d): d is Obj => d !== null)
-    .map((d) => YAML.stringify(({ MySQLCluster: merge(base, d), BackupPolicy: merge(basePolicy, d) } as Obj)[d.kind as string] ?? d))
+  return exampleDocuments(text)
+    .map((d) => YAML.stringify(({ MySQLCluster: overlay(base, d), BackupPolicy: overlay(basePolicy, d) } as Obj)[d.kind as string] ?? d))
     .join('---\n');
 }
 
