@@ -3,7 +3,7 @@
  * clock. The order of checks and of configure's steps follows docs/clustering.md; the table tests
  * in test/unit/coordinator/decide.test.ts keep them in lock-step.
  */
-import { errantSources, gtidContains, gtidUnion, isEmptyGtid, parseGtid, type Flavor, type Gtid } from '../gtid/index.ts';
+import { errantSources, gtidContains, gtidUnion, isEmptyGtid, parseGtid, toIntervals, type Flavor, type Gtid } from '../gtid/index.ts';
 import type { InstanceStatus, InstanceView, Observation } from './types.ts';
 import type { ClusterState, Role } from '../api/types.ts';
 
@@ -34,7 +34,7 @@ export interface Decision {
   primary: number;
   /** Errant replicas (recomputed while the primary answers, else the recorded list). */
   errant: number[];
-  /** Replicas fit to take over in a switchover, lowest index first. */
+  /** Replicas fit to take over in a switchover, the most caught-up first (ties: lowest index). */
   candidates: number[];
   /** Instances, other than the primary, whose sessions wait for semi-sync acks: their connections are killed. */
   hung: number[];
@@ -115,6 +115,36 @@ function gtid(flavor: Flavor, text: string | undefined): Gtid {
 
 function executedText(s: InstanceStatus | null | undefined): string {
   return s?.executed?.text ?? '';
+}
+
+/**
+ * How many transactions an executed set holds, as a measure of how far a replica of one primary has applied: MySQL,
+ * the sum of its intervals; MariaDB, per domain the highest sequence number (sequence numbers count per domain).
+ * Unparsable or absent text counts as 0.
+ */
+function appliedCount(flavor: Flavor, s: InstanceStatus | null): bigint {
+  let g: Gtid;
+  try {
+    g = gtid(flavor, executedText(s));
+  } catch {
+    return 0n;
+  }
+  if (g.flavor === 'mysql') return toIntervals(g).reduce((n, i) => n + i.end - i.start + 1n, 0n);
+  const max = new Map<number, bigint>();
+  for (const i of toIntervals(g)) if (i.end > (max.get(i.domain) ?? 0n)) max.set(i.domain, i.end);
+  return [...max.values()].reduce((n, v) => n + v, 0n);
+}
+
+/**
+ * Switchover candidates, the most caught-up first (ties: lowest index): the old primary stays read-only until the
+ * target has applied everything, so a lagging target would make clients wait for its catch-up.
+ */
+function byProgress(flavor: Flavor | undefined, replicas: InstanceView[]): number[] {
+  const count = new Map(replicas.map((i) => [i.index, flavor ? appliedCount(flavor, i.status) : 0n]));
+  return replicas.map((i) => i.index).sort((a, b) => {
+    const d = (count.get(b) ?? 0n) - (count.get(a) ?? 0n);
+    return d > 0n ? 1 : d < 0n ? -1 : a - b;
+  });
 }
 
 /** True when the replica's relay log may have been discarded (both threads stopped after receiving). */
@@ -230,7 +260,7 @@ export function decide(obs: Observation, options: DecideOptions = {}): Decision 
 
   // Healthy
   if (pst && primaryWritableOk && externalOk && views.every((i) => i.ready) && others.every(fitReplica) && replicasInCluster(obs, pst) === R - 1) {
-    const candidates = others.map((i) => i.index);
+    const candidates = byProgress(flavor, others);
     if (obs.switchoverRequested && !holdSwitchover && candidates.length > 0) {
       return result('Healthy', 'switchover requested', { kind: 'switchover', from: P, to: candidates[0] as number }, candidates);
     }
@@ -240,7 +270,7 @@ export function decide(obs: Observation, options: DecideOptions = {}): Decision 
   const ok = others.filter((i) => i.ready && fitReplica(i));
   if (pst && primary.ready && !lostData && primaryWritableOk && replicasInCluster(obs, pst) >= Math.floor(R / 2) &&
     ok.length >= Math.floor(R / 2) && (ok.length !== R - 1 || !externalOk)) {
-    const candidates = ok.map((i) => i.index);
+    const candidates = byProgress(flavor, ok);
     if (obs.switchoverRequested && !holdSwitchover && candidates.length > 0) {
       return result('Degraded', 'switchover requested', { kind: 'switchover', from: P, to: candidates[0] as number }, candidates);
     }

@@ -274,11 +274,28 @@ describe('decide: details of the states', () => {
     assert.deepEqual(d.operation, { kind: 'switchover', from: 0, to: 2 });
   });
 
-  it('a switchover goes to the lowest candidate even when a higher one is further ahead', () => {
+  it('a switchover goes to the candidate that has applied the most (the old primary waits for its catch-up read-only)', () => {
     const d = decide(observation(healthy3((v) => {
       at(v, 1).status = replicaOfStatus(1, 0, { executed: mysqlGtid(0, 2) });
       at(v, 2).status = replicaOfStatus(2, 0, { executed: G4 });
     }), { switchoverRequested: true }));
+    assert.deepEqual(d.candidates, [2, 1]);
+    assert.deepEqual(d.operation, { kind: 'switchover', from: 0, to: 2 });
+  });
+
+  it('MariaDB: the candidate furthest in the primary\'s domain goes first', () => {
+    const d = decide(observation([
+      view(0, primaryStatus(0, 3, { flavor: 'mariadb', executed: '0-10-9' })),
+      view(1, replicaOfStatus(1, 0, { flavor: 'mariadb', executed: '0-10-5' })),
+      view(2, replicaOfStatus(2, 0, { flavor: 'mariadb', executed: '0-10-8' })),
+    ], { switchoverRequested: true }));
+    assert.deepEqual(d.candidates, [2, 1]);
+    assert.deepEqual(d.operation, { kind: 'switchover', from: 0, to: 2 });
+  });
+
+  it('candidates that have applied as much are taken lowest index first', () => {
+    const d = decide(observation(healthy3(), { switchoverRequested: true }));
+    assert.deepEqual(d.candidates, [1, 2]);
     assert.deepEqual(d.operation, { kind: 'switchover', from: 0, to: 1 });
   });
 
