@@ -71,13 +71,17 @@ export class Writer {
     conn?.destroy();
   }
 
-  /** The acknowledged ids the primary does not have. */
+  /**
+   * The acknowledged ids the primary does not have. Only what was acknowledged before the read starts is checked:
+   * the writer may still be running, and a row acknowledged while the SELECT reads is not in its snapshot.
+   */
   async lost(): Promise<number[]> {
+    const acked = [...this.acked];
     const c = await mysql.createConnection({ host: this.host, user: 'moco-writable', password: this.password, connectTimeout: 5000 });
     const [rows] = await c.query('SELECT id FROM kube.w');
     await c.end();
     const have = new Set((rows as Array<{ id: number }>).map((r) => r.id));
-    return this.acked.filter((id) => !have.has(id));
+    return acked.filter((id) => !have.has(id));
   }
 
   /** The longest gap between acknowledgements that ended after `t` (the unavailability an event caused). */
