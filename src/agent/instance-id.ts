@@ -5,15 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../shared/atomic-file.ts';
 
 export const INSTANCE_ID_FILE = 'moco-instance-id';
 
 /** Writes a new id into `dataDir` (atomically) and returns it. */
 export async function writeNewInstanceId(dataDir: string): Promise<string> {
   const id = randomUUID();
-  const tmp = path.join(dataDir, `.${INSTANCE_ID_FILE}.tmp`);
-  await fs.writeFile(tmp, `${id}\n`, { mode: 0o640 });
-  await fs.rename(tmp, path.join(dataDir, INSTANCE_ID_FILE));
+  await writeFileAtomic(path.join(dataDir, INSTANCE_ID_FILE), `${id}\n`, 0o640);
   return id;
 }
 

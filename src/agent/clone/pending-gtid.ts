@@ -7,13 +7,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { writeFileAtomic } from '../../shared/atomic-file.ts';
 
 export const PENDING_GTID_FILE = 'moco-pending-gtid';
 
 export async function writePendingGtid(dataDir: string, gtid: string): Promise<void> {
-  const tmp = path.join(dataDir, `.${PENDING_GTID_FILE}.tmp`);
-  await fs.writeFile(tmp, `${gtid}\n`, { mode: 0o640 });
-  await fs.rename(tmp, path.join(dataDir, PENDING_GTID_FILE));
+  await writeFileAtomic(path.join(dataDir, PENDING_GTID_FILE), `${gtid}\n`, 0o640);
 }
 
 /** Applies and removes a pending position, if any (MariaDB only writes one). Returns the position applied. */

@@ -25,6 +25,7 @@ import type { ClusterSpec } from '../../api/spec.ts';
 import type { ClusterStatus } from '../../api/types.ts';
 import { instanceLayout, type InstanceLayout } from './instance.ts';
 import { parseManifest } from './manifest.ts';
+import { writeFileAtomic } from '../../shared/atomic-file.ts';
 
 export interface InstancePorts {
   index: number;
@@ -119,9 +120,7 @@ export class ClusterDir {
   }
   /** Stores an applied manifest (private: it may hold Secrets). */
   async writeManifest(text: string): Promise<void> {
-    const tmp = `${this.manifestFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, text, { mode: 0o600 });
-    await fs.rename(tmp, this.manifestFile);
+    await writeFileAtomic(this.manifestFile, text, 0o600);
   }
   /** The stored status without its version (status writers use platform.ts LocalStatusStore). */
   async readStatus(): Promise<ClusterStatus | undefined> {
