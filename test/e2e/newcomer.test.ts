@@ -41,10 +41,19 @@ function startForeground(shellCommand: string, log: string): ChildProcess {
 }
 
 async function waitForText(file: string, text: string, timeoutMs: number): Promise<string> {
-  return waitFor(async () => {
-    const t = await fs.readFile(file, 'utf8').catch(() => '');
-    return t.includes(text) ? t : undefined;
-  }, timeoutMs, `"${text}" in ${file}`);
+  try {
+    return await waitFor(async () => {
+      const t = await fs.readFile(file, 'utf8').catch(() => '');
+      return t.includes(text) ? t : undefined;
+    }, timeoutMs, `"${text}" in ${file}`);
+  } catch (err) {
+    // What it printed, and what each instance's supervisor logged: enough to tell a hang from a crash.
+    const root = path.dirname(file);
+    const logs = [file, ...(await fs.readdir(root, { recursive: true }).catch(() => [] as string[]))
+      .filter((f) => /supervisor\.log$|mysqld\.err$/.test(f)).map((f) => path.join(root, f))];
+    const tails = await Promise.all(logs.map(async (f) => `--- ${f}:\n${(await fs.readFile(f, 'utf8').catch(() => '')).split('\n').slice(-25).join('\n')}`));
+    throw new Error(`${(err as Error).message}\n${tails.join('\n')}`, { cause: err });
+  }
 }
 
 async function waitNone(clusterRoot: string, timeoutMs = 90_000): Promise<void> {

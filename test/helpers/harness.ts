@@ -95,7 +95,7 @@ export async function createTestCluster(name = 'test'): Promise<TestCluster> {
         await initDataDir({ install, myCnfPath: layout.myCnf, dataDir: layout.dataDir, passwords, log });
       }
       const supervisor = new MysqldSupervisor({
-        mysqld: install.mysqld, myCnfPath: layout.myCnf, dataDir: layout.dataDir, logFile: layout.mysqldLog, log,
+        mysqld: install.mysqld, myCnfPath: layout.myCnf, dataDir: layout.dataDir, logFile: layout.mysqldLog, errorLog: layout.errorLog, log,
       });
       supervisor.on('started', (pid: number) => started.add(pid));
       supervisor.on('exited', () => undefined);

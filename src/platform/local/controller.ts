@@ -16,7 +16,7 @@ import { freePort } from '../../shared/net.ts';
 import { acquireLock, LockBusyError, type HeldLock } from './lock.ts';
 import { describeArgs, portHolder, processesReferencing, type ProcessInfo } from './procfs.ts';
 import {
-  componentPid, instancePids, markers, startComponent, startInstance, terminate, type Component,
+  componentPid, instancePids, markers, startComponent, startInstance, SUPERVISOR_STOP_MS, terminate, type Component,
 } from './processes.ts';
 import { pidMatches, type ClusterDir, type ClusterFile } from './state.ts';
 
@@ -285,12 +285,16 @@ async function stopComponentReported(cd: ClusterDir, c: Component, report: Repor
   report(`stopped the ${c} (PID ${pid})`);
 }
 
-/** Stops one instance: its supervisor stops the agent and mysqld; what is left (orphans) is stopped directly. */
+/**
+ * Stops one instance: its supervisor stops the agent and mysqld; what is left (orphans) is stopped directly.
+ * The supervisor is given the time its own stop may take (the agent, mysqld finishing its startup, mysqld's
+ * shutdown; instance-process.ts) before it is killed.
+ */
 export async function stopInstanceReported(cd: ClusterDir, i: number, report: Report, graceMs = 60_000): Promise<void> {
   const pids = instancePids(cd, i);
   const names = (['supervisor', 'mysqld', 'agent'] as const).filter((k) => pids[k] !== null).map((k) => `${k} ${pids[k]}`);
   if (names.length === 0) return;
-  await terminate(pids.supervisor, markers.supervisor(cd, i), graceMs);
+  await terminate(pids.supervisor, markers.supervisor(cd, i), SUPERVISOR_STOP_MS + 5_000);
   const left = instancePids(cd, i);
   await Promise.all([
     terminate(left.agent, markers.agent(cd, i), 10_000),

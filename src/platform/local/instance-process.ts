@@ -17,6 +17,7 @@ import { ensureClusterPki, writeInstanceConfig } from './instance.ts';
 import { MysqldSupervisor } from './supervisor.ts';
 import { acquireLock, LockBusyError, type HeldLock } from './lock.ts';
 import { ClusterDir, writeJsonAtomic, writePid } from './state.ts';
+import { SUPERVISOR_STOP_PARTS } from './processes.ts';
 
 /** Exit code of a supervisor that found its instance run by other processes. */
 export const EXIT_LOCKED = 75;
@@ -63,7 +64,7 @@ export async function runInstance(dir: ClusterDir, index: number, log: Logger): 
   }
   const pki = await ensureClusterPki(dir.pkiDir, cluster);
   const supervisor = new MysqldSupervisor({
-    mysqld: install.mysqld, myCnfPath: layout.myCnf, dataDir: layout.dataDir, logFile: layout.mysqldLog, log, inheritFds: [lock.fd],
+    mysqld: install.mysqld, myCnfPath: layout.myCnf, dataDir: layout.dataDir, logFile: layout.mysqldLog, errorLog: layout.errorLog, log, inheritFds: [lock.fd],
   });
   const exits = new MysqldExits(mysqldExitFile(layout.root), layout.errorLog);
   supervisor.on('started', () => exits.started());
@@ -112,11 +113,11 @@ export async function runInstance(dir: ClusterDir, index: number, log: Logger): 
     if (a && a.exitCode === null && a.signalCode === null) {
       const exited = new Promise((r) => a.once('exit', r));
       a.kill('SIGTERM');
-      const t = setTimeout(() => a.kill('SIGKILL'), 10_000);
+      const t = setTimeout(() => a.kill('SIGKILL'), SUPERVISOR_STOP_PARTS.agentMs);
       await exited;
       clearTimeout(t);
     }
-    await supervisor.stop(60_000);
+    await supervisor.stop(SUPERVISOR_STOP_PARTS.mysqldMs, SUPERVISOR_STOP_PARTS.readyWaitMs);
     await fs.rm(agentPidFile, { force: true });
     await fs.rm(supervisorPidFile, { force: true });
     process.exit(0);

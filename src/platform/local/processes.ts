@@ -12,6 +12,13 @@ const mocoBin = (): string => path.join(projectRoot(), 'bin', 'moco.js');
 
 export type Component = 'coordinator' | 'endpoints';
 
+/**
+ * What an instance's supervisor may take to stop (instance-process.ts): the agent, then mysqld finishing its
+ * startup (MOCO waits for that before asking it to stop; supervisor.ts says why), then mysqld's shutdown.
+ */
+export const SUPERVISOR_STOP_PARTS = { agentMs: 10_000, readyWaitMs: 30_000, mysqldMs: 60_000 };
+export const SUPERVISOR_STOP_MS = SUPERVISOR_STOP_PARTS.agentMs + SUPERVISOR_STOP_PARTS.readyWaitMs + SUPERVISOR_STOP_PARTS.mysqldMs;
+
 /** Command-line markers that identify each process of a cluster. */
 export const markers = {
   component: (dir: ClusterDir, c: Component) => `_${c} ${dir.root}`,
