@@ -4,13 +4,15 @@
  * --kubeconfig (development and tests).
  */
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../src/shared/duration.ts';
 import { messageOf } from '../src/shared/errors.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { Controller } from '../src/platform/kubernetes/controller.ts';
 import { connect, resourcePath } from '../src/platform/kubernetes/kube.ts';
 
 const USAGE = `usage: moco-controller [--kubeconfig FILE] [--namespace NS] [--agent-image IMAGE]
-  [--webhook-port 9443] [--metrics-port 8080] [--health-port 8081] [--log-level info]`;
+  [--webhook-port 9443] [--metrics-port 8080] [--health-port 8081] [--log-level info] [--resync-period 10m]
+  --resync-period: how often every cluster is reconciled and the certificates checked even when nothing changed`;
 
 async function main(): Promise<void> {
   let values: Record<string, string | undefined>;
@@ -20,7 +22,7 @@ async function main(): Promise<void> {
         kubeconfig: { type: 'string' }, namespace: { type: 'string' }, 'agent-image': { type: 'string' },
         'webhook-port': { type: 'string', default: '9443' }, 'metrics-port': { type: 'string', default: '8080' },
         'health-port': { type: 'string', default: '8081' }, 'log-level': { type: 'string', default: 'info' },
-        identity: { type: 'string' },
+        identity: { type: 'string' }, 'resync-period': { type: 'string', default: '10m' },
       },
       strict: true,
     }) as { values: Record<string, string | undefined> });
@@ -36,6 +38,17 @@ async function main(): Promise<void> {
     }
     return n;
   };
+  let resyncMs: number;
+  try {
+    resyncMs = parseDuration(values['resync-period'] ?? '10m', '--resync-period');
+  } catch (err) {
+    process.stderr.write(`moco-controller: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  if (resyncMs < 1000) {
+    process.stderr.write(`moco-controller: --resync-period ${values['resync-period']}: give at least 1s\n`);
+    process.exit(2);
+  }
   const log = createLogger({ name: 'moco-controller', level: values['log-level'] ?? 'info' });
   const inCluster = !values.kubeconfig && !!process.env.KUBERNETES_SERVICE_HOST;
   const kube = connect({ ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}), inCluster });
@@ -53,7 +66,7 @@ async function main(): Promise<void> {
   }
   const controller = new Controller({
     kube, log, namespace, identity, agentImage,
-    webhookPort: port('webhook-port'), metricsPort: port('metrics-port'), healthPort: port('health-port'),
+    webhookPort: port('webhook-port'), metricsPort: port('metrics-port'), healthPort: port('health-port'), resyncMs,
   });
   await controller.start();
   let stopping = false;

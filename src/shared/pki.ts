@@ -30,6 +30,8 @@ export interface IssueCertOptions {
   uris?: string[];
   /** Validity in days from now. Default {@link DEFAULT_LEAF_VALID_DAYS}. */
   validDays?: number;
+  /** Start of validity; default now, less a little for clock skew (a past date makes a certificate already aged). */
+  notBefore?: Date;
   usage: CertUsage;
 }
 
@@ -120,7 +122,7 @@ export async function issueCert(ca: Pem, opts: IssueCertOptions): Promise<Pem> {
       issuer: caCert.subjectName,
       publicKey: keys.publicKey,
       signingKey,
-      notBefore: new Date(now - BACKDATE_MS),
+      notBefore: opts.notBefore ?? new Date(now - BACKDATE_MS),
       notAfter: new Date(now + validDays * DAY_MS),
       signingAlgorithm,
       extensions: [

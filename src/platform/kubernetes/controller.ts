@@ -8,7 +8,7 @@ import http from 'node:http';
 import { CoordinatorMetrics } from '../../coordinator/metrics.ts';
 import type { Pem } from '../../shared/pki.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { ensureCa, webhookCert } from './certs.ts';
+import { ensureCa, needsRenewal, webhookCert } from './certs.ts';
 import { recordEvent } from './events.ts';
 import { Informer, keyOf } from './informer.ts';
 import { resourcePath, type Kube } from './kube.ts';
@@ -33,7 +33,15 @@ export interface ControllerOptions {
   webhookService?: string;
   leaseName?: string;
   pollMs?: number;
+  /**
+   * How often every cluster is reconciled even when nothing changed, and the certificates checked (default 10 min):
+   * the agents', the coordinators' and the webhook's certificates are renewed once a third of their life is left,
+   * with or without changes to the clusters.
+   */
+  resyncMs?: number;
 }
+
+export const DEFAULT_RESYNC_MS = 10 * 60_000;
 
 const WEBHOOK_CONFIGS = [
   { kind: 'MutatingWebhookConfiguration', name: 'moco-mutating-webhook-configuration' },
@@ -50,6 +58,9 @@ export class Controller {
   private runtime: KubernetesRuntime | undefined;
   private queue: WorkQueue | undefined;
   private informers: Array<{ stop(): Promise<void> }> = [];
+  private clusters: Informer<MySQLClusterObject> | undefined;
+  private webhookPem: Pem | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ControllerOptions) {}
 
@@ -58,6 +69,7 @@ export class Controller {
     this.ca = await ensureCa(kube, this.o.namespace);
     const service = this.o.webhookService ?? 'moco-webhook-service';
     const cert = await webhookCert(this.ca, service, this.o.namespace);
+    this.webhookPem = cert;
     this.webhooks = await serveWebhooks({ port: this.o.webhookPort, cert: cert.cert, key: cert.key, log: log.child({ component: 'webhook' }) });
     await this.publishCaBundle();
     this.servers.push(await listen(this.o.healthPort, (req, res) => {
@@ -69,6 +81,8 @@ export class Controller {
       void this.metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text));
     }));
     this.ready = true;
+    this.resyncTimer = setInterval(() => void this.resync().catch((err: unknown) =>
+      log.warn({ err: (err as Error).message }, 'resync failed; trying again at the next one')), this.o.resyncMs ?? DEFAULT_RESYNC_MS);
     this.elector = new LeaderElector({ kube, namespace: this.o.namespace, name: this.o.leaseName ?? 'moco-controller-leader', identity: this.o.identity, log });
     void this.elector.run((term) => void this.lead(term).catch((err: unknown) => {
       log.error({ err: (err as Error).message }, 'cannot start leading; exiting');
@@ -77,6 +91,22 @@ export class Controller {
       log.error('lost the leader lease; exiting so that only the new leader acts');
       process.exit(1);
     });
+  }
+
+  /**
+   * Every replica: renews the webhook's serving certificate when a third of its life is left (the API server then
+   * sees the new one on its next connection). The leader also reconciles every cluster, which renews the agents'
+   * and the coordinators' certificates the same way.
+   */
+  private async resync(): Promise<void> {
+    const ca = this.ca as Pem;
+    if (this.webhooks && needsRenewal(this.webhookPem?.cert, ca.cert)) {
+      const cert = await webhookCert(ca, this.o.webhookService ?? 'moco-webhook-service', this.o.namespace);
+      this.webhooks.setCertificate(cert.cert, cert.key);
+      this.webhookPem = cert;
+      this.o.log.info('renewed the webhook certificate');
+    }
+    for (const c of this.clusters?.list() ?? []) this.queue?.add(keyOf(c));
   }
 
   /** Puts the CA into the webhook configurations (each replica does it; the same bytes, so no churn). */
@@ -102,6 +132,7 @@ export class Controller {
     const clusters = new Informer<MySQLClusterObject>({ kube, path: '/apis/moco.cybozu.com/v1beta2/mysqlclusters', log: log.child({ informer: 'mysqlclusters' }) });
     const pods = new Informer<PodObject>({ kube, path: '/api/v1/pods', labelSelector: 'app.kubernetes.io/created-by=moco,app.kubernetes.io/name=mysql', log: log.child({ informer: 'pods' }) });
     this.informers = [clusters, pods];
+    this.clusters = clusters;
     this.runtime = new KubernetesRuntime({
       kube, log, clusters, pods, metrics: this.metrics, ca: async () => this.ca as Pem,
       controllerNamespace: this.o.namespace, term: () => term, ...(this.o.pollMs ? { pollMs: this.o.pollMs } : {}),
@@ -132,6 +163,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.ready = false;
+    clearInterval(this.resyncTimer);
     this.queue?.stop();
     await this.runtime?.stopAll();
     for (const i of this.informers) await i.stop();

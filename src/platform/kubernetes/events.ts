@@ -1,6 +1,7 @@
 /**
  * Events on a MySQLCluster (what `kubectl describe mysqlcluster` lists), reported as the seed's controller does
- * (source moco-controller). Best effort: an event that cannot be written is logged, never thrown.
+ * (source moco-controller), in the order they happened. Best effort: an event that cannot be written is logged,
+ * never thrown.
  */
 import type { Logger } from '../../shared/logger.ts';
 import { resourcePath, type Kube } from './kube.ts';
@@ -25,6 +26,16 @@ export function recordEvent(kube: Kube, log: Logger, target: EventTarget, type: 
     source: { component: 'moco-controller' }, reportingComponent: 'moco-controller',
     firstTimestamp: now, lastTimestamp: now, count: 1,
   };
-  void kube.request('POST', resourcePath('v1', 'Event', namespace), { body, timeoutMs: 10_000 })
-    .catch((err: unknown) => log.warn({ err: (err as Error).message, reason }, 'cannot record an event'));
+  // One at a time per client, so that `kubectl get events` lists them in the order they happened.
+  const previous = pending.get(kube) ?? Promise.resolve();
+  const next = previous.then(() => kube.request('POST', resourcePath('v1', 'Event', namespace), { body, timeoutMs: 10_000 }))
+    .then(() => undefined, (err: unknown) => log.warn({ err: (err as Error).message, reason }, 'cannot record an event'));
+  pending.set(kube, next);
+}
+
+const pending = new WeakMap<Kube, Promise<void>>();
+
+/** Resolves once every event recorded so far through `kube` was written (or given up). */
+export async function eventsWritten(kube: Kube): Promise<void> {
+  await pending.get(kube);
 }

@@ -12,7 +12,7 @@ import type { ClusterSpec } from '../../api/spec.ts';
 import { initialStatus, type ClusterStatus, type Role } from '../../api/types.ts';
 import {
   checkOwned, STATUS_FIELDS, StatusConflictError, withDefaults,
-  type ClusterAnnotations, type ClusterPlatform, type InstanceAgent, type StatusOwner, type StatusPatch, type VersionedStatus,
+  type ClusterAnnotations, type ClusterPlatform, type InstanceAgent, type StatusOwner, type StatusPatch, type StatusStore, type VersionedStatus,
 } from '../../coordinator/platform.ts';
 import type { InstanceAddress } from '../../coordinator/types.ts';
 import { AgentClient } from '../../shared/agent-client.ts';
@@ -52,36 +52,82 @@ export interface KubernetesPlatformOptions {
   heartbeatEveryMs?: number;
   /** The leader's term: every agent call carries it, and agents refuse an older one. */
   term?: () => number;
+  /**
+   * Makes the agent of instance `index` at `address` (ip:port; an address nothing listens on when the Pod has no IP).
+   * Default: an mTLS AgentClient checking the agent's certificate by this cluster. Tests give fakes here.
+   */
+  makeAgent?: (index: number, address: string) => InstanceAgent & { close?(): void };
+}
+
+/**
+ * What this process last wrote to one object, until the informer shows a newer version: the coordinator reads its
+ * own writes (a status, a role label, a cleared annotation) on its next cycle, even before the watch delivers them.
+ */
+class OwnWrites<T extends { metadata: { resourceVersion?: string } }> {
+  private readonly written = new Map<string, { before: string; object: T }>();
+
+  /** The informer's object, or what we wrote over the version it still shows. */
+  read(key: string, cached: T | undefined): T | undefined {
+    const w = this.written.get(key);
+    if (!w) return cached;
+    if (cached && String(cached.metadata.resourceVersion ?? '') === w.before) return w.object;
+    this.written.delete(key);
+    return cached;
+  }
+
+  /** We wrote `object` over version `before` (the version the informer showed when we decided to write). */
+  wrote(key: string, before: string | undefined, object: T): void {
+    if (before !== undefined) this.written.set(key, { before, object });
+  }
 }
 
 export class KubernetesPlatform implements ClusterPlatform {
   readonly name: string;
   readonly namespace: string;
-  private readonly agents = new Map<number, { ip: string; client: AgentClient }>();
+  private readonly agents = new Map<number, { ip: string; tls: PkiMaterial; client: InstanceAgent & { close?(): void } }>();
+  private tls: PkiMaterial;
+  private readonly podWrites = new OwnWrites<PodObject>();
   private lastHeartbeat = 0;
 
   constructor(private readonly o: KubernetesPlatformOptions) {
     this.name = o.name;
     this.namespace = o.namespace;
+    this.tls = o.tls;
   }
 
   /**
-   * The object our last status write returned, until the informer has caught up with it: without it, the next
-   * cycle would decide from the status as it was before our own write (a failover decided twice; the second is
-   * refused by the resourceVersion test, but only after an agent call too many).
+   * A renewed coordinator certificate: agents are reached with it from the next call on. Connections opened with
+   * the old one are closed a minute later, so that calls under way (a switchover) finish on them.
    */
-  private written: { before: string; object: MySQLClusterObject } | undefined;
+  setTls(tls: PkiMaterial): void {
+    this.tls = tls;
+    const old = [...this.agents.values()].map((a) => a.client);
+    this.agents.clear();
+    setTimeout(() => { for (const c of old) c.close?.(); }, 60_000).unref();
+  }
+
+  /**
+   * Our last status write, until the informer has caught up with it: without it, the next cycle would decide from
+   * the status as it was before our own write (a failover decided twice; the second is refused by the
+   * resourceVersion test, but only after an agent call too many).
+   */
+  private readonly clusterWrites = new OwnWrites<MySQLClusterObject>();
 
   private cluster(): MySQLClusterObject {
-    const c = this.o.clusters.get(this.namespace, this.name);
+    const c = this.clusterWrites.read(this.name, this.o.clusters.get(this.namespace, this.name));
     if (!c) throw new MocoError('NOT_FOUND', `MySQLCluster ${this.namespace}/${this.name} does not exist (any more)`);
-    if (this.written && String(c.metadata.resourceVersion ?? '') === this.written.before) return this.written.object;
-    this.written = undefined;
     return c;
   }
 
   private pod(index: number): PodObject | undefined {
-    return this.o.pods.get(this.namespace, names.pod(this.name, index));
+    const name = names.pod(this.name, index);
+    return this.podWrites.read(name, this.o.pods.get(this.namespace, name));
+  }
+
+  private async patchPod(pod: PodObject, patch: unknown): Promise<void> {
+    const before = this.o.pods.get(this.namespace, pod.metadata.name)?.metadata.resourceVersion;
+    const out = await this.o.kube.mergePatch<PodObject>(resourcePath('v1', 'Pod', this.namespace, pod.metadata.name), patch);
+    this.podWrites.wrote(pod.metadata.name, before, out);
   }
 
   private clusterPath(sub?: string): string {
@@ -94,37 +140,9 @@ export class KubernetesPlatform implements ClusterPlatform {
   }
 
   async patchStatus<O extends StatusOwner>(owner: O, patch: StatusPatch<O>, version: string): Promise<string> {
-    checkOwned(owner, patch);
-    const current = asJson(this.cluster().status);
-    const ops: unknown[] = [{ op: 'test', path: '/metadata/resourceVersion', value: version }];
-    if (this.cluster().status === undefined) ops.push({ op: 'add', path: '/status', value: {} });
-    // Fields still at their defaults were never written (the patch holds changes only): write the owner's defaults
-    // once, so that `kubectl get` shows PRIMARY 0 and ERRANT REPLICAS 0 rather than blanks.
-    const defaults = asJson(initialStatus());
-    const full: Record<string, unknown> = { ...patch };
-    for (const k of STATUS_FIELDS[owner] as readonly string[]) {
-      if (!(k in current) && !(k in full) && defaults[k] !== undefined) full[k] = defaults[k];
-    }
-    for (const [k, v] of Object.entries(full)) {
-      if (v === undefined) {
-        if (k in current) ops.push({ op: 'remove', path: `/status/${k}` });
-      } else {
-        ops.push({ op: 'add', path: `/status/${k}`, value: v });
-      }
-    }
-    try {
-      const out = await this.o.kube.request<MySQLClusterObject>('PATCH', this.clusterPath('status'), {
-        body: ops, contentType: 'application/json-patch+json',
-      });
-      this.written = { before: version, object: out };
-      return String(out.metadata.resourceVersion ?? '');
-    } catch (err) {
-      // 409: the object moved; 422 from a failed `test`: the version we read is not current.
-      if (err instanceof KubeError && (err.conflict || (err.status === 422 && /test/i.test(err.message)))) {
-        throw new StatusConflictError(version, '(newer)');
-      }
-      throw err;
-    }
+    const out = await patchClusterStatus(this.o.kube, this.cluster(), owner, patch, version);
+    this.clusterWrites.wrote(this.name, version, out);
+    return String(out.metadata.resourceVersion ?? '');
   }
 
   async readSpec(): Promise<ClusterSpec> {
@@ -175,8 +193,7 @@ export class KubernetesPlatform implements ClusterPlatform {
       if (!pod) return;
       const have = asJson(pod.metadata.labels)[ROLE_LABEL] ?? '';
       if (have === role) return;
-      await this.o.kube.mergePatch(resourcePath('v1', 'Pod', this.namespace, pod.metadata.name),
-        { metadata: { labels: { [ROLE_LABEL]: role === '' ? null : role } } });
+      await this.patchPod(pod, { metadata: { labels: { [ROLE_LABEL]: role === '' ? null : role } } });
     }));
   }
 
@@ -186,9 +203,10 @@ export class KubernetesPlatform implements ClusterPlatform {
   }
 
   async clearSwitchoverRequest(): Promise<void> {
-    for (const pod of this.o.pods.list((p) => p.metadata.namespace === this.namespace && asJson(p.metadata.annotations)[DEMOTE] !== undefined &&
-      p.metadata.name.startsWith(`moco-${this.name}-`))) {
-      await this.o.kube.mergePatch(resourcePath('v1', 'Pod', this.namespace, pod.metadata.name), { metadata: { annotations: { [DEMOTE]: null } } })
+    const ours = this.o.pods.list((p) => p.metadata.namespace === this.namespace && p.metadata.name.startsWith(`moco-${this.name}-`))
+      .map((p) => this.podWrites.read(p.metadata.name, p) as PodObject);
+    for (const pod of ours.filter((p) => asJson(p.metadata.annotations)[DEMOTE] !== undefined)) {
+      await this.patchPod(pod, { metadata: { annotations: { [DEMOTE]: null } } })
         .catch((err: unknown) => { if (!(err instanceof KubeError && err.notFound)) throw err; });
     }
   }
@@ -205,13 +223,14 @@ export class KubernetesPlatform implements ClusterPlatform {
   agent(index: number): InstanceAgent {
     const ip = this.pod(index)?.status?.podIP ?? '';
     const cached = this.agents.get(index);
-    if (cached && cached.ip === ip) return cached.client;
-    cached?.client.close();
+    if (cached && cached.ip === ip && cached.tls === this.tls) return cached.client;
+    cached?.client.close?.();
     // An unknown IP gets an address nothing listens on: calls fail fast, as to a dead instance.
     const target = ip ? `${ip}:${PORTS.agent}` : `127.0.0.1:1`;
     const serverName = `${names.pod(this.name, index)}.${names.headless(this.name)}.${this.namespace}.svc`;
-    const client = new AgentClient(target, clientCredentialsFrom(this.o.tls), { serverName, ...(this.o.term ? { term: this.o.term } : {}) });
-    this.agents.set(index, { ip, client });
+    const client = this.o.makeAgent?.(index, target) ??
+      new AgentClient(target, clientCredentialsFrom(this.tls), { serverName, ...(this.o.term ? { term: this.o.term } : {}) });
+    this.agents.set(index, { ip, tls: this.tls, client });
     return client;
   }
 
@@ -228,8 +247,74 @@ export class KubernetesPlatform implements ClusterPlatform {
 
   /** Closes the agent connections (the cluster's manager stopped). */
   close(): void {
-    for (const a of this.agents.values()) a.client.close();
+    for (const a of this.agents.values()) a.client.close?.();
     this.agents.clear();
+  }
+}
+
+
+/**
+ * Writes `owner`'s fields of a MySQLCluster's status if it is still at `version`: one JSON patch on the status
+ * subresource that first tests metadata.resourceVersion. `base` is the object as last read (which fields exist).
+ * @throws StatusConflictError when the version moved (nothing written).
+ */
+async function patchClusterStatus<O extends StatusOwner>(kube: Kube, base: MySQLClusterObject, owner: O, patch: StatusPatch<O>,
+  version: string): Promise<MySQLClusterObject> {
+  checkOwned(owner, patch);
+  const current = asJson(base.status);
+  const ops: unknown[] = [{ op: 'test', path: '/metadata/resourceVersion', value: version }];
+  if (base.status === undefined) ops.push({ op: 'add', path: '/status', value: {} });
+  // Fields still at their defaults were never written (the patch holds changes only): write the owner's defaults
+  // once, so that `kubectl get` shows PRIMARY 0 and ERRANT REPLICAS 0 rather than blanks.
+  const defaults = asJson(initialStatus());
+  const full: Record<string, unknown> = { ...patch };
+  for (const k of STATUS_FIELDS[owner] as readonly string[]) {
+    if (!(k in current) && !(k in full) && defaults[k] !== undefined) full[k] = defaults[k];
+  }
+  for (const [k, v] of Object.entries(full)) {
+    if (v === undefined) {
+      if (k in current) ops.push({ op: 'remove', path: `/status/${k}` });
+    } else {
+      ops.push({ op: 'add', path: `/status/${k}`, value: v });
+    }
+  }
+  const { namespace, name } = base.metadata;
+  try {
+    return await kube.request<MySQLClusterObject>('PATCH', resourcePath('moco.cybozu.com/v1beta2', 'MySQLCluster', namespace, name, 'status'), {
+      body: ops, contentType: 'application/json-patch+json',
+    });
+  } catch (err) {
+    // 409: the object moved; 422 from a failed `test`: the version we read is not current.
+    if (err instanceof KubeError && (err.conflict || (err.status === 422 && /test/i.test(err.message)))) {
+      throw new StatusConflictError(version, '(newer)');
+    }
+    throw err;
+  }
+}
+
+/**
+ * A MySQLCluster's status for a writer without informers (a backup Job, another process): every read is a GET, so
+ * it is never behind; writes are the same conflict-safe patches as the coordinator's.
+ */
+export class KubernetesStatusStore implements StatusStore {
+  private last: MySQLClusterObject | undefined;
+
+  constructor(private readonly kube: Kube, readonly namespace: string, readonly name: string) {}
+
+  private async get(): Promise<MySQLClusterObject> {
+    this.last = await this.kube.get<MySQLClusterObject>(resourcePath('moco.cybozu.com/v1beta2', 'MySQLCluster', this.namespace, this.name));
+    return this.last;
+  }
+
+  async readStatus(): Promise<VersionedStatus> {
+    const c = await this.get();
+    return { status: withDefaults(c.status as Partial<ClusterStatus> | undefined), version: String(c.metadata.resourceVersion ?? '') };
+  }
+
+  async patchStatus<O extends StatusOwner>(owner: O, patch: StatusPatch<O>, version: string): Promise<string> {
+    const base = this.last && String(this.last.metadata.resourceVersion ?? '') === version ? this.last : await this.get();
+    this.last = await patchClusterStatus(this.kube, base, owner, patch, version);
+    return String(this.last.metadata.resourceVersion ?? '');
   }
 }
 

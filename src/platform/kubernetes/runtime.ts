@@ -3,12 +3,13 @@
  * Kubernetes port, with a coordinator certificate of that cluster and the leader's term on every agent call.
  * Started and refreshed by the reconciler, stopped when a cluster goes (or leadership is lost).
  */
+import { X509Certificate } from 'node:crypto';
 import type { ClusterSpec } from '../../api/spec.ts';
 import { ClusterManager } from '../../coordinator/manager.ts';
 import type { CoordinatorMetrics } from '../../coordinator/metrics.ts';
 import type { Pem } from '../../shared/pki.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { coordinatorCert } from './certs.ts';
+import { coordinatorCert, needsRenewal } from './certs.ts';
 import type { Informer } from './informer.ts';
 import type { Kube } from './kube.ts';
 import { KubernetesPlatform, type PodObject } from './platform.ts';
@@ -30,6 +31,8 @@ export interface RuntimeOptions {
 interface Running {
   manager: ClusterManager;
   platform: KubernetesPlatform;
+  /** The coordinator's certificate for this cluster (renewed by ensure() once a third of its life is left). */
+  cert: Pem;
 }
 
 export class KubernetesRuntime implements ClusterRuntime {
@@ -45,8 +48,10 @@ export class KubernetesRuntime implements ClusterRuntime {
 
   async ensure(_cluster: MySQLClusterObject, spec: ClusterSpec): Promise<void> {
     const key = `${spec.namespace}/${spec.name}`;
-    if (this.running.has(key)) {
-      this.running.get(key)?.manager.trigger('reconciled');
+    const r = this.running.get(key);
+    if (r) {
+      await this.renewCert(key, r);
+      r.manager.trigger('reconciled');
       return;
     }
     let p = this.starting.get(key);
@@ -55,6 +60,16 @@ export class KubernetesRuntime implements ClusterRuntime {
       this.starting.set(key, p);
     }
     await p;
+  }
+
+  /** A new coordinator certificate when the current one needs renewal (or the CA changed). */
+  private async renewCert(key: string, r: Running): Promise<void> {
+    const ca = await this.o.ca();
+    if (!needsRenewal(r.cert.cert, ca.cert)) return;
+    const [namespace, name] = key.split('/') as [string, string];
+    r.cert = await coordinatorCert(ca, { namespace, name });
+    r.platform.setTls({ caCert: Buffer.from(ca.cert), cert: Buffer.from(r.cert.cert), key: Buffer.from(r.cert.key) });
+    this.o.log.info({ cluster: key, notAfter: new X509Certificate(r.cert.cert).validTo }, 'renewed the coordinator certificate');
   }
 
   private async start(spec: ClusterSpec): Promise<void> {
@@ -73,7 +88,7 @@ export class KubernetesRuntime implements ClusterRuntime {
       decide: { roleSettleMs: 300 },
     });
     await manager.start();
-    this.running.set(key, { manager, platform });
+    this.running.set(key, { manager, platform, cert });
     log.info('coordinator started');
   }
 
