@@ -100,7 +100,10 @@ async function kubernetesPlatform(): Promise<PlatformUnderTest> {
     await kube.request('POST', resourcePath('v1', 'Pod', ns), {
       body: {
         apiVersion: 'v1', kind: 'Pod', metadata: { name: names.pod(name, i), namespace: ns, labels: baseLabels(name) },
-        spec: { schedulerName: 'moco-contract-no-scheduler', containers: [{ name: 'mysqld', image: 'moco-contract/none:1' }] },
+        spec: {
+          schedulerName: 'moco-contract-no-scheduler', automountServiceAccountToken: false,
+          containers: [{ name: 'mysqld', image: 'moco-contract/none:1' }],
+        },
       },
     });
   }

@@ -279,14 +279,17 @@ async function patchClusterStatus<O extends StatusOwner>(kube: Kube, base: MySQL
     }
   }
   const { namespace, name } = base.metadata;
+  const path = resourcePath('moco.cybozu.com/v1beta2', 'MySQLCluster', namespace, name);
   try {
-    return await kube.request<MySQLClusterObject>('PATCH', resourcePath('moco.cybozu.com/v1beta2', 'MySQLCluster', namespace, name, 'status'), {
-      body: ops, contentType: 'application/json-patch+json',
-    });
+    return await kube.request<MySQLClusterObject>('PATCH', `${path}/status`, { body: ops, contentType: 'application/json-patch+json' });
   } catch (err) {
-    // 409: the object moved; 422 from a failed `test`: the version we read is not current.
-    if (err instanceof KubeError && (err.conflict || (err.status === 422 && /test/i.test(err.message)))) {
-      throw new StatusConflictError(version, '(newer)');
+    if (err instanceof KubeError && err.conflict) throw new StatusConflictError(version, '(newer)');
+    // A failed `test` is a bare "422 Invalid" with no details (as is a patch the schema refuses): it was a conflict
+    // when the object has moved past the version we tested.
+    if (err instanceof KubeError && err.status === 422) {
+      const now = await kube.tryGet<MySQLClusterObject>(path).catch(() => undefined);
+      const current = String(now?.metadata.resourceVersion ?? '');
+      if (now && current !== version) throw new StatusConflictError(version, current);
     }
     throw err;
   }
