@@ -14,6 +14,7 @@ import {
   isStatusConflict, updateStatus, type ClusterAnnotations, type ClusterPlatform, type InstanceAgent, type StatusStore,
 } from '../../src/coordinator/platform.ts';
 import { hasCode } from '../../src/shared/errors.ts';
+import { World } from '../unit/coordinator/fake-agents.ts';
 
 export interface RecordedEvent {
   type: 'Normal' | 'Warning';
@@ -45,6 +46,24 @@ export interface PlatformUnderTest {
   /** The agent fake given to the platform for instance `index` (what platform.agent(index) must reach). */
   agentFor(index: number): InstanceAgent;
   close(): Promise<void>;
+}
+
+/** Fake agents for a platform under test: `make` is given to the platform, `agentFor` tells the test what it made. */
+export function fakeAgents(): { make(index: number): InstanceAgent; agentFor(index: number): InstanceAgent } {
+  const world = new World();
+  const made = new Map<number, InstanceAgent>();
+  return {
+    make: (i) => {
+      const a = world.agent(i);
+      made.set(i, a);
+      return a;
+    },
+    agentFor: (i) => {
+      const a = made.get(i);
+      if (!a) throw new Error(`the platform never made the agent of instance ${i}`);
+      return a;
+    },
+  };
 }
 
 async function eventually<T>(f: () => Promise<T | undefined>, what: string, ms = 5000): Promise<T> {

@@ -13,7 +13,6 @@
 import { after, before } from 'node:test';
 import { Checker } from '../../src/api/checker.ts';
 import { checkCluster } from '../../src/api/mysqlcluster.ts';
-import type { InstanceAgent } from '../../src/coordinator/platform.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import { eventsWritten } from '../../src/platform/kubernetes/events.ts';
 import { Informer } from '../../src/platform/kubernetes/informer.ts';
@@ -21,8 +20,7 @@ import { connect, resourcePath, type Kube } from '../../src/platform/kubernetes/
 import { baseLabels, CLUSTERING_STOPPED, DEMOTE, RECONCILIATION_STOPPED, names } from '../../src/platform/kubernetes/names.ts';
 import { KubernetesPlatform, KubernetesStatusStore, type PodObject } from '../../src/platform/kubernetes/platform.ts';
 import type { MySQLClusterObject } from '../../src/platform/kubernetes/reconciler.ts';
-import { describePlatformContract, type PlatformUnderTest } from '../contract/platform.ts';
-import { World } from '../unit/coordinator/fake-agents.ts';
+import { describePlatformContract, fakeAgents, type PlatformUnderTest } from '../contract/platform.ts';
 import { ensureTestbed, installOperator, kubectl, teardownTestbed, waitFor, type Testbed } from '../helpers/kube.ts';
 
 let tb: Testbed;
@@ -123,16 +121,11 @@ async function kubernetesPlatform(): Promise<PlatformUnderTest> {
   for (const i of [0, 1, 2]) await setPodStatus(i, 'True');
 
   const { clusters, pods } = await informers(kube);
-  const world = new World();
-  const agents = new Map<number, InstanceAgent>();
+  const agents = fakeAgents();
   const platform = new KubernetesPlatform({
     kube, namespace: ns, name, clusters, pods, controllerNamespace: ns, log, heartbeatEveryMs: 0,
     tls: { caCert: Buffer.alloc(0), cert: Buffer.alloc(0), key: Buffer.alloc(0) },
-    makeAgent: (i) => {
-      const a = world.agent(i);
-      agents.set(i, a);
-      return a;
-    },
+    makeAgent: agents.make,
   });
   await seen(clusters, ns, name, created.metadata.resourceVersion);
   await waitFor('the informer to see the Pods with their IPs', async () => [0, 1, 2].every((i) => pods.get(ns, names.pod(name, i))?.status?.podIP),
@@ -175,11 +168,7 @@ async function kubernetesPlatform(): Promise<PlatformUnderTest> {
       const lease = await kube.tryGet<{ spec?: { renewTime?: string } }>(resourcePath('coordination.k8s.io/v1', 'Lease', ns, `moco-${name}-coordinator`));
       return lease?.spec?.renewTime ? { observedAt: new Date(lease.spec.renewTime).toISOString() } : undefined;
     },
-    agentFor: (i) => {
-      const a = agents.get(i);
-      if (!a) throw new Error(`the platform never made the agent of instance ${i}`);
-      return a;
-    },
+    agentFor: agents.agentFor,
     close: async () => {
       platform.close();
       await clusters.stop();

@@ -10,16 +10,14 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { ClusterSpec } from '../../../src/api/spec.ts';
-import type { InstanceAgent } from '../../../src/coordinator/platform.ts';
 import { readHeartbeat } from '../../../src/platform/local/heartbeat.ts';
 import { ensurePasswords } from '../../../src/platform/local/instance.ts';
 import { defaultManifest, parseManifest } from '../../../src/platform/local/manifest.ts';
 import { LocalPlatform, LocalStatusStore } from '../../../src/platform/local/platform.ts';
 import { ClusterDir, type ClusterFile } from '../../../src/platform/local/state.ts';
-import { describePlatformContract, type PlatformUnderTest } from '../../contract/platform.ts';
+import { describePlatformContract, fakeAgents, type PlatformUnderTest } from '../../contract/platform.ts';
 import { MemoryPlatform } from '../../helpers/memory-platform.ts';
 import { spec as specOf } from '../coordinator/builders.ts';
-import { World } from '../coordinator/fake-agents.ts';
 
 const SPEC: ClusterSpec = specOf({ name: 'contract', namespace: 'team-a', replicas: 3 });
 
@@ -63,15 +61,8 @@ async function localPlatform(): Promise<PlatformUnderTest> {
   await dir.writeCluster(cluster);
   await dir.writeManifest(manifest());
   const passwords = { ...await ensurePasswords(dir.passwordsDir) };
-  const world = new World();
-  const agents = new Map<number, InstanceAgent>();
-  const platform = await LocalPlatform.open(dir, {
-    agent: (i) => {
-      const a = world.agent(i);
-      agents.set(i, a);
-      return a;
-    },
-  });
+  const agents = fakeAgents();
+  const platform = await LocalPlatform.open(dir, { agent: agents.make });
   return {
     platform, spec: parseManifest(manifest()).spec, passwords,
     otherStore: () => new LocalStatusStore(dir),
@@ -92,11 +83,7 @@ async function localPlatform(): Promise<PlatformUnderTest> {
       return (await dir.readEvents()).map(({ type, reason, message }) => ({ type, reason, message }));
     },
     lastHeartbeat: () => readHeartbeat(dir),
-    agentFor: (i) => {
-      const a = agents.get(i);
-      if (!a) throw new Error(`the platform never made the agent of instance ${i}`);
-      return a;
-    },
+    agentFor: agents.agentFor,
     close: async () => {
       platform.close();
       await Promise.all(servers.map((s) => s.close()));
@@ -106,13 +93,8 @@ async function localPlatform(): Promise<PlatformUnderTest> {
 }
 
 async function memoryPlatform(): Promise<PlatformUnderTest> {
-  const world = new World();
-  const made = new Map<number, InstanceAgent>();
-  const p = new MemoryPlatform(SPEC, (i) => {
-    const a = world.agent(i);
-    made.set(i, a);
-    return a;
-  });
+  const agents = fakeAgents();
+  const p = new MemoryPlatform(SPEC, agents.make);
   return {
     platform: p, spec: SPEC, passwords: p.passwordsValue,
     otherStore: () => p.otherStore(),
@@ -128,11 +110,7 @@ async function memoryPlatform(): Promise<PlatformUnderTest> {
       const last = p.heartbeats.at(-1);
       return last ? { observedAt: last.toISOString() } : undefined;
     },
-    agentFor: (i) => {
-      const a = made.get(i);
-      if (!a) throw new Error(`the platform never made the agent of instance ${i}`);
-      return a;
-    },
+    agentFor: agents.agentFor,
     close: async () => undefined,
   };
 }
