@@ -10,7 +10,11 @@
  * "until the first write through the Service" (Endpoints update, kube-proxy rules, the client reconnecting).
  * Prints p50/p95/max and the acknowledged writes lost (must be 0), then one JSON line.
  */
-import { apply, clusterManifest, ensureTestbed, getJson, healAfterFailover, installOperator, killContainer, kubectl, kubectlMoco, secretData, serviceIP, teardownTestbed, waitFor } from '../helpers/kube.ts';
+import { mkdir, writeFile } from 'node:fs/promises';
+import {
+  apply, clusterManifest, ensureTestbed, getJson, healAfterFailover, installOperator, killContainer, kubectl, kubectlMoco, leader, secretData, serviceIP,
+  teardownTestbed, waitFor,
+} from '../helpers/kube.ts';
 import { Writer } from '../helpers/kube-writer.ts';
 
 const rounds = Number(process.argv[2] ?? process.env.ROUNDS ?? 20);
@@ -108,6 +112,14 @@ write unavailability seen by a client of the primary Service (ms), ${rounds} rou
     })}\n`);
     if (missing.length > 0) process.exitCode = 1;
   } finally {
+    // The leading controller's log, to see where a slow round spent its time (its "writes possible again" lines).
+    const lead = await leader().catch(() => '');
+    if (lead) {
+      const log = await kubectl(['-n', 'moco-system', 'logs', lead], { timeoutMs: 60_000 }).catch(() => '');
+      await mkdir('tmp', { recursive: true });
+      await writeFile('tmp/bench-kube-controller.log', log);
+      process.stdout.write(`the leading controller's log: tmp/bench-kube-controller.log\n`);
+    }
     await kubectl(['delete', 'mysqlcluster', NAME, '--ignore-not-found', '--timeout=180s'], { timeoutMs: 200_000 }).catch(() => undefined);
     await teardownTestbed();
   }
