@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   };
   let resyncMs: number;
   try {
-    resyncMs = parseDuration(values['resync-period'] ?? '10m', '--resync-period');
+    resyncMs = parseDuration(values['resync-period'] as string, '--resync-period');
   } catch (err) {
     process.stderr.write(`moco-controller: ${(err as Error).message}\n`);
     process.exit(2);

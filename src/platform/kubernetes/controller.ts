@@ -64,11 +64,15 @@ export class Controller {
 
   constructor(private readonly o: ControllerOptions) {}
 
+  /** The Service the API server calls the webhooks through (the serving certificate's name). */
+  private get webhookService(): string {
+    return this.o.webhookService ?? 'moco-webhook-service';
+  }
+
   async start(): Promise<void> {
     const { kube, log } = this.o;
     this.ca = await ensureCa(kube, this.o.namespace);
-    const service = this.o.webhookService ?? 'moco-webhook-service';
-    const cert = await webhookCert(this.ca, service, this.o.namespace);
+    const cert = await webhookCert(this.ca, this.webhookService, this.o.namespace);
     this.webhookPem = cert;
     this.webhooks = await serveWebhooks({ port: this.o.webhookPort, cert: cert.cert, key: cert.key, log: log.child({ component: 'webhook' }) });
     await this.publishCaBundle();
@@ -101,7 +105,7 @@ export class Controller {
   private async resync(): Promise<void> {
     const ca = this.ca as Pem;
     if (this.webhooks && needsRenewal(this.webhookPem?.cert, ca.cert)) {
-      const cert = await webhookCert(ca, this.o.webhookService ?? 'moco-webhook-service', this.o.namespace);
+      const cert = await webhookCert(ca, this.webhookService, this.o.namespace);
       this.webhooks.setCertificate(cert.cert, cert.key);
       this.webhookPem = cert;
       this.o.log.info('renewed the webhook certificate');

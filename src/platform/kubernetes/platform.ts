@@ -130,10 +130,6 @@ export class KubernetesPlatform implements ClusterPlatform {
     this.podWrites.wrote(pod.metadata.name, before, out);
   }
 
-  private clusterPath(sub?: string): string {
-    return resourcePath('moco.cybozu.com/v1beta2', 'MySQLCluster', this.namespace, this.name, sub);
-  }
-
   async readStatus(): Promise<VersionedStatus> {
     const c = this.cluster();
     return { status: withDefaults(c.status as Partial<ClusterStatus> | undefined), version: String(c.metadata.resourceVersion ?? '') };
