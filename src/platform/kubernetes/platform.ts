@@ -64,20 +64,27 @@ export interface KubernetesPlatformOptions {
  * own writes (a status, a role label, a cleared annotation) on its next cycle, even before the watch delivers them.
  */
 class OwnWrites<T extends { metadata: { resourceVersion?: string } }> {
-  private readonly written = new Map<string, { before: string; object: T }>();
+  /** Per object: what we wrote last, and every version it replaced that the informer may still show. */
+  private readonly written = new Map<string, { older: Set<string>; object: T }>();
 
   /** The informer's object, or what we wrote over the version it still shows. */
   read(key: string, cached: T | undefined): T | undefined {
     const w = this.written.get(key);
     if (!w) return cached;
-    if (cached && String(cached.metadata.resourceVersion ?? '') === w.before) return w.object;
+    if (cached && w.older.has(String(cached.metadata.resourceVersion ?? ''))) return w.object;
     this.written.delete(key);
     return cached;
   }
 
-  /** We wrote `object` over version `before` (the version the informer showed when we decided to write). */
+  /**
+   * We wrote `object` over version `before` (the version the informer showed when we decided to write). A write
+   * over our own earlier write keeps that one's versions too: the informer may show any of them until it catches up.
+   */
   wrote(key: string, before: string | undefined, object: T): void {
-    if (before !== undefined) this.written.set(key, { before, object });
+    if (before === undefined) return;
+    const prev = this.written.get(key);
+    const older = new Set([before, ...(prev?.older ?? []), ...(prev ? [String(prev.object.metadata.resourceVersion ?? '')] : [])]);
+    this.written.set(key, { older, object });
   }
 }
 
