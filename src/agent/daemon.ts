@@ -20,6 +20,7 @@ import { StatusHub } from './watch.ts';
 import { AccountKeeper } from './account-keeper.ts';
 import { TermStore, termFileFor } from './term.ts';
 import { TlsReloader } from './tls-reloader.ts';
+import { sweepScratch } from './scratch.ts';
 import type { Passwords } from '../shared/accounts.ts';
 
 export interface DaemonOptions extends Omit<AgentOptions, 'logger'> {
@@ -105,6 +106,8 @@ export class AgentDaemon {
   }
 
   async start(): Promise<void> {
+    // What a killed predecessor left (option files with passwords among them) goes before any call is served.
+    await sweepScratch(this.o.dataDir, this.o.logger.child({ component: 'agent' }));
     const termFile = this.o.termFile ?? termFileFor(this.o.dataDir);
     this.terms = await TermStore.open(termFile, {
       onRaise: (from, to) => {

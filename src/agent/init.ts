@@ -9,11 +9,11 @@
  * touched: it may hold someone's data.
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { MocoError, failedPrecondition } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { writeNewInstanceId } from './instance-id.ts';
+import { makeScratchDir } from './scratch.ts';
 import type { MysqldInstall } from './mysqld.ts';
 import { run } from '../shared/tools.ts';
 import { bootstrapSql, type Passwords } from '../shared/accounts.ts';
@@ -66,7 +66,7 @@ export async function initDataDir(o: InitOptions): Promise<boolean> {
   await fs.rm(o.dataDir, { recursive: true, force: true });
   await fs.mkdir(o.dataDir, { recursive: true, mode: 0o750 });
 
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'moco-init-'));
+  const work = await makeScratchDir(o.dataDir, 'init-');
   const sqlFile = path.join(work, 'bootstrap.sql');
   try {
     // The bootstrap SQL holds passwords: private file, removed right after.

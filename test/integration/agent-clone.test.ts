@@ -5,6 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { scratchRoot } from '../../src/agent/scratch.ts';
 import { MocoError } from '../../src/shared/errors.ts';
 import { createTestCluster, formReplication, waitFor, type TestCluster, type TestInstance } from '../helpers/harness.ts';
 
@@ -70,7 +73,21 @@ describe('clone', () => {
       fresh.client.clone({ donorAgentAddress: primary.grpcAddress, donorHost: '127.0.0.1', donorPort: primary.port }),
       (e: unknown) => e instanceof MocoError && (e.code === 'BUSY' || e.code === 'FAILED_PRECONDITION'),
     );
+    if (before.flavor === 'mariadb') {
+      // The donor's option file (it holds the donor password) is private to the donor instance, not in /tmp.
+      const scratch = scratchRoot(primary.layout.dataDir);
+      assert.equal(path.dirname(scratch), primary.layout.root);
+      let optionFile = '';
+      await waitFor(async () => {
+        const dirs = (await fs.readdir(scratch).catch(() => [])).filter((d) => d.startsWith('donor-'));
+        optionFile = dirs[0] ? path.join(scratch, dirs[0], 'backup.cnf') : '';
+        return optionFile !== '' && (await fs.stat(optionFile).then(() => true, () => false));
+      }, 10_000, 'the donor\'s option file');
+      assert.equal((await fs.stat(optionFile)).mode & 0o777, 0o600);
+      assert.equal((await fs.stat(scratch)).mode & 0o777, 0o700);
+    }
     const res = await cloning;
+    assert.deepEqual(await fs.readdir(scratchRoot(primary.layout.dataDir)).catch(() => []), [], 'the donor removed its scratch files');
     assert.ok(Number(res.bytesTransferred) > TARGET_BYTES * 0.8 || before.flavor === 'mysql', `transferred ${res.bytesTransferred} bytes`);
     assert.ok(fresh.supervisor.starts > startsBefore, 'mysqld was restarted on the new data');
 
@@ -95,5 +112,15 @@ describe('clone', () => {
     const s = await fresh.client.getStatus();
     assert.equal(s.replica?.lastSqlErrno, 0, s.replica?.lastSqlError);
     assert.equal(s.replica?.sqlRunning, true);
+  });
+
+  test('what an agent killed mid-donation left in its scratch space is removed when the agent starts again', async () => {
+    // An agent killed while it donates cannot remove its option file; the next start sweeps it.
+    const leftover = path.join(scratchRoot(primary.layout.dataDir), 'donor-killed');
+    await fs.mkdir(leftover, { recursive: true });
+    await fs.writeFile(path.join(leftover, 'backup.cnf'), '[mariadb-backup]\npassword=secret\n', { mode: 0o600 });
+    await primary.restartAgent();
+    assert.deepEqual(await fs.readdir(scratchRoot(primary.layout.dataDir)), []);
+    assert.equal((await primary.client.getStatus()).hasUserData, true, 'the agent serves again');
   });
 });

@@ -14,8 +14,8 @@
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { makeScratchDir } from '../scratch.ts';
 import { MocoError, messageOf } from '../../shared/errors.ts';
 import { sleep } from '../../shared/abort.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -184,6 +184,8 @@ export function offlineInitSql(passwords: Passwords): string {
 export interface OfflineResetOptions {
   mysqld: string;
   myCnfPath: string;
+  /** This instance's data directory (the temporary mysqld's files go to the scratch space next to it). */
+  dataDir: string;
   staged: string;
   passwords: Passwords;
   timeoutMs: number;
@@ -208,7 +210,7 @@ async function logTail(file: string, lines = 20): Promise<string> {
  * Only this process is ever signalled, by its PID.
  */
 export async function resetAccountsOffline(o: OfflineResetOptions): Promise<void> {
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'moco-restore-'));
+  const work = await makeScratchDir(o.dataDir, 'restore-');
   const f = offlineFiles(work);
   const connect = o.connect ?? ((socketPath, user, password) => new MysqlDb({ socketPath, user, password, connectTimeoutMs: 2000, timeoutMs: 10_000 }));
   try {

@@ -4,8 +4,8 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { makeScratchDir } from '../scratch.ts';
 import { MocoError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Flavor } from '../../gtid/index.ts';
@@ -26,7 +26,7 @@ import { USERS, bootstrapSql, sqlString, type Passwords } from '../../shared/acc
  */
 export async function resetAccounts(agent: Agent, stagedDir: string, passwords: Passwords, signal: AbortSignal): Promise<void> {
   const install = requireMysqld();
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'moco-restore-'));
+  const work = await makeScratchDir(agent.options.dataDir, 'restore-');
   try {
     const sql = 'FLUSH PRIVILEGES;\n' +
       USERS.map((u) => `DROP USER IF EXISTS ${sqlString(u.name)}@'%';`).join('\n') + '\n' +

@@ -152,7 +152,7 @@ export async function runRestore(agent: Agent, req: RestoreRequest__Output, deps
       await unpackMysqlBase(bucket, manifest.base, staged, beforeRestart, onDownload);
       progress({ phase: 'prepare', bytes: 0 });
       await resetAccountsOffline({
-        mysqld, myCnfPath: agent.options.myCnfPath, staged, passwords, timeoutMs: BOOT_TIMEOUT_MS, signal: beforeRestart, log,
+        mysqld, myCnfPath: agent.options.myCnfPath, dataDir: agent.options.dataDir, staged, passwords, timeoutMs: BOOT_TIMEOUT_MS, signal: beforeRestart, log,
         connect: deps.offlineConnect,
       });
     } else {

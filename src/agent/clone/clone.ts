@@ -74,7 +74,7 @@ export async function runClone(agent: Agent, req: CloneRequest__Output, deps: Cl
     const gtid = external
       ? await copyFromExternalMariadb({
         db: agent.database(), donor: { host: req.donorHost, port: req.donorPort, user, password },
-        socketPath: agent.options.socketPath, agentPassword: agent.options.passwords.agent,
+        socketPath: agent.options.socketPath, agentPassword: agent.options.passwords.agent, dataDir: agent.options.dataDir,
         tracker: agent.clone, log, signal: deps.lifetime,
       }, status.serverId)
       : flavor === 'mariadb'

@@ -1,15 +1,16 @@
 /**
  * The donor side of a MariaDB clone: mariadb-backup reads this instance's data directory (it must run where
  * the files are, hence in the agent) and writes an xbstream to stdout, which the gRPC stream forwards.
- * Credentials go to the tool in a temporary option file (mode 0600), never on its command line.
+ * Credentials go to the tool in a temporary option file (mode 0600, in the instance's scratch space), never on
+ * its command line.
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { MocoError } from '../../shared/errors.ts';
 import { exited, optionValue, tailLines } from '../../shared/tools.ts';
+import { makeScratchDir } from '../scratch.ts';
 
 export interface DonorOptions {
   mariadbBackup: string;
@@ -47,7 +48,7 @@ export function parseBackupPosition(text: string): BackupPosition | undefined {
 
 /** Starts mariadb-backup --backup --stream=xbstream for this instance. */
 export async function startBackupStream(o: DonorOptions): Promise<BackupStream> {
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'moco-donor-'));
+  const work = await makeScratchDir(o.dataDir, 'donor-');
   const optFile = path.join(work, 'backup.cnf');
   await fs.writeFile(optFile,
     `!include ${o.myCnfPath}\n[mariadb-backup]\nuser=${optionValue(o.user)}\npassword=${optionValue(o.password)}\nsocket=${o.socketPath}\n`,

@@ -7,8 +7,8 @@
  * so that replication from the donor resumes exactly after the copy.
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { makeScratchDir } from '../scratch.ts';
 import { Transform, type TransformCallback } from 'node:stream';
 import mysql from 'mysql2/promise';
 import { MocoError, messageOf } from '../../shared/errors.ts';
@@ -31,6 +31,8 @@ export interface ExternalCopyOptions {
   /** This instance: its socket and the agent's own account (the only one that writes while read-only). */
   socketPath: string;
   agentPassword: string;
+  /** This instance's data directory (the scratch space for option files is next to it). */
+  dataDir: string;
   tracker: CloneTracker;
   log: Logger;
   signal: AbortSignal;
@@ -125,7 +127,7 @@ export async function copyFromExternalMariadb(o: ExternalCopyOptions, localServe
     throw new MocoError('FAILED_PRECONDITION', `the external source has server_id ${facts.serverId}, the same as this instance; ` +
       'replication would skip its events: give the cluster another spec.serverIDBase, or the source another server_id');
   }
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'moco-external-'));
+  const work = await makeScratchDir(o.dataDir, 'external-');
   try {
     const donorCnf = path.join(work, 'donor.cnf');
     const localCnf = path.join(work, 'local.cnf');

@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { requireMysqld } from '../../agent/mysqld.ts';
 import { initialStatus, type ClusterStatus } from '../../api/types.ts';
@@ -225,7 +224,10 @@ export class LocalClient implements ClusterClient {
     if (index >= spec.replicas) throw new ClientError(`--index ${index}: the cluster has instances 0 to ${spec.replicas - 1}`, true);
     const port = cluster.instances[index]?.mysqlPort as number;
     const client = requireMysqld().client ?? 'mysql';
-    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'moco-mysql-'));
+    // Beside the cluster's own password files, not in the shared /tmp: a closed terminal kills us before the
+    // `finally` below runs, and what is left then exposes nothing the cluster directory does not already hold.
+    await fs.mkdir(cd.runDir, { recursive: true, mode: 0o700 });
+    const tmp = await fs.mkdtemp(path.join(cd.runDir, 'mysql-'));
     const cnf = path.join(tmp, 'my.cnf');
     await fs.writeFile(cnf, `[client]\nuser=${o.user}\npassword="${await this.credential(name, o.user)}"\nhost=127.0.0.1\nport=${port}\n`, { mode: 0o600 });
     try {

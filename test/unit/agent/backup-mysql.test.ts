@@ -274,9 +274,11 @@ describe('the temporary mysqld that resets the accounts', () => {
     await fs.rm(path.join(record, 'shutdown'), { force: true });
     process.env.FAKE_MYSQLD = mode;
     await resetAccountsOffline({
-      mysqld: path.join(fakeBin, 'mysqld'), myCnfPath: '/etc/moco/my.cnf', staged, passwords, timeoutMs, signal: AbortSignal.timeout(30_000), log,
+      mysqld: path.join(fakeBin, 'mysqld'), myCnfPath: '/etc/moco/my.cnf', dataDir: path.join(root, 'data'), staged, passwords, timeoutMs,
+      signal: AbortSignal.timeout(30_000), log,
       connect: (socketPath, user, password) => {
-        assert.match(socketPath, /moco-restore-[^/]+\/mysqld\.sock$/);
+        assert.equal(path.dirname(path.dirname(socketPath)), path.join(root, 'moco-tmp'), 'in the instance\'s scratch space, not /tmp');
+        assert.match(socketPath, /restore-[^/]+\/mysqld\.sock$/);
         assert.deepEqual([user, password], ['moco-agent', 'pw-AGENT_PASSWORD']);
         return Object.assign(db, { close: async () => undefined });
       },
