@@ -16,8 +16,11 @@ import {
   teardownTestbed, waitFor,
 } from '../helpers/kube.ts';
 import { Writer } from '../helpers/kube-writer.ts';
+import { KubeTrace, describeTrace, type EventTrace } from './kube-trace.ts';
 
 const rounds = Number(process.argv[2] ?? process.env.ROUNDS ?? 20);
+/** The client's connect timeout (mysql2's default is 10 s; a shorter one bounds what one attempt at a stale rule costs). */
+const connectTimeoutMs = Number(process.env.CONNECT_TIMEOUT_MS ?? 2000);
 const NAME = 'bench';
 
 function pct(xs: number[], p: number): number {
@@ -41,24 +44,56 @@ async function waitHealthy(timeoutMs = 300_000): Promise<void> {
   }, { timeoutMs, intervalMs: 500 });
 }
 
-/** Polls the primary's role label every 50 ms until it is on another Pod than `old`; returns when it moved. */
-async function labelMoved(old: string, timeoutMs = 60_000): Promise<number> {
-  await waitFor('the primary label to move', async () => { const p = await primaryPod(); return p !== undefined && p !== old; }, { timeoutMs, intervalMs: 50 });
-  return Date.now();
+/** The stages of one kind of event across rounds. */
+class Stages {
+  total: number[] = [];
+  labels: number[] = [];
+  service: number[] = [];
+  toEndpoints: number[] = [];
+  toRules: number[] = [];
+  toAck: number[] = [];
+
+  add(total: number, t: EventTrace): void {
+    this.total.push(total);
+    if (t.label !== undefined) this.labels.push(t.label);
+    if (t.label !== undefined && t.firstAck !== undefined) this.service.push(t.firstAck - t.label);
+    if (t.label !== undefined && t.endpoints !== undefined) this.toEndpoints.push(t.endpoints - t.label);
+    if (t.endpoints !== undefined && t.rules !== undefined) this.toRules.push(t.rules - t.endpoints);
+    if (t.rules !== undefined && t.firstAck !== undefined) this.toAck.push(t.firstAck - t.rules);
+  }
+
+  report(): string {
+    const line = (what: string, xs: number[]): string => {
+      const x = summary(xs);
+      return `    ${what.padEnd(42)} p50 ${x.p50}  p95 ${x.p95}  max ${x.max}\n`;
+    };
+    return line('until the role label moved:', this.labels) + line('label moved -> first write (Service):', this.service) +
+      line('  label -> Endpoints updated:', this.toEndpoints) + line('  Endpoints -> kube-proxy rules synced:', this.toRules) +
+      line('  rules synced -> first write:', this.toAck);
+  }
+
+  json(): Record<string, unknown> {
+    return {
+      ms: summary(this.total), labelsMs: summary(this.labels), serviceMs: summary(this.service),
+      endpointsMs: summary(this.toEndpoints), rulesMs: summary(this.toRules), ackMs: summary(this.toAck),
+    };
+  }
 }
 
 async function main(): Promise<void> {
   const tb = await ensureTestbed();
   await installOperator();
-  const failover = { total: [] as number[], labels: [] as number[], service: [] as number[] };
-  const switchover = { total: [] as number[], labels: [] as number[], service: [] as number[] };
+  const failover = new Stages();
+  const switchover = new Stages();
   let errantRejoins = 0;
+  const trace = new KubeTrace({ kubeconfig: tb.kubeconfig, namespace: 'default', cluster: NAME });
   try {
     await kubectl(['delete', 'mysqlcluster', NAME, '--ignore-not-found', '--timeout=180s'], { timeoutMs: 200_000 });
     await apply(clusterManifest({ name: NAME, image: tb.images.mysqld, replicas: 3, cpu: '500m', memory: '1Gi' }));
     await waitHealthy();
+    await trace.start();
     const secret = await secretData(`moco-${NAME}`, 'default');
-    const w = new Writer(await serviceIP(`moco-${NAME}-primary`), secret.WRITABLE_PASSWORD ?? '');
+    const w = new Writer(await serviceIP(`moco-${NAME}-primary`), secret.WRITABLE_PASSWORD ?? '', connectTimeoutMs);
     await w.prepare();
     w.start();
     await w.progress(50);
@@ -66,52 +101,42 @@ async function main(): Promise<void> {
       const old = await primaryPod() as string;
       const t0 = Date.now();
       await killContainer(old, 'mysqld');
-      const l0 = await labelMoved(old);
+      await trace.labelMoved(t0, old);
       await w.progress(20, 60_000);
-      failover.total.push(w.gapSince(t0));
-      failover.labels.push(l0 - t0);
-      failover.service.push((w.firstAckAfter(l0) ?? l0) - l0);
+      const tf = trace.event(t0, old, w);
+      failover.add(w.gapSince(t0), tf);
       if (await healAfterFailover(NAME, Number(old.split('-').pop()))) errantRejoins++;
 
       const old1 = await primaryPod() as string;
       const t1 = Date.now();
-      const moved = labelMoved(old1);
       const sw = await kubectlMoco(['switchover', NAME]);
       if (sw.code !== 0) throw new Error(`kubectl moco switchover failed: ${sw.stdout}${sw.stderr}`);
-      const l1 = await moved;
+      await trace.labelMoved(t1, old1);
       await w.progress(20, 60_000);
-      switchover.total.push(w.gapSince(t1));
-      switchover.labels.push(l1 - t1);
-      switchover.service.push((w.firstAckAfter(l1) ?? l1) - l1);
+      const ts = trace.event(t1, old1, w);
+      switchover.add(w.gapSince(t1), ts);
       await waitHealthy();
-      process.stdout.write(`round ${r}/${rounds}: failover ${failover.total.at(-1)} ms (labels after ${failover.labels.at(-1)} ms), ` +
-        `switchover ${switchover.total.at(-1)} ms (labels after ${switchover.labels.at(-1)} ms)\n`);
+      process.stdout.write(`round ${r}/${rounds}: failover ${failover.total.at(-1)} ms: ${describeTrace(tf)}\n` +
+        `  switchover ${switchover.total.at(-1)} ms: ${describeTrace(ts)}\n`);
     }
     await w.stop();
     const missing = await w.lost();
     const f = summary(failover.total);
     const s = summary(switchover.total);
-    const fl = summary(failover.labels);
-    const fs = summary(failover.service);
-    const sl = summary(switchover.labels);
-    const ss = summary(switchover.service);
     process.stdout.write(`
-write unavailability seen by a client of the primary Service (ms), ${rounds} rounds each, ${w.acked.length} acknowledged inserts:
+write unavailability seen by a client of the primary Service (ms; client connect timeout ${connectTimeoutMs} ms), ${rounds} rounds each, ${w.acked.length} acknowledged inserts:
   failover (SIGKILL of the primary's mysqld container): p50 ${f.p50}  p95 ${f.p95}  max ${f.max}   (goal p95 < 3000)
-    until the role labels moved:            p50 ${fl.p50}  p95 ${fl.p95}  max ${fl.max}
-    labels moved -> first write (Service):  p50 ${fs.p50}  p95 ${fs.p95}  max ${fs.max}
-  switchover (kubectl moco switchover):                p50 ${s.p50}  p95 ${s.p95}  max ${s.max}   (goal p95 < 2000)
-    until the role labels moved:            p50 ${sl.p50}  p95 ${sl.p95}  max ${sl.max}
-    labels moved -> first write (Service):  p50 ${ss.p50}  p95 ${ss.p95}  max ${ss.max}
-  acknowledged writes lost: ${missing.length}; old primaries that came back errant (a commit no replica had received,
+${failover.report()}  switchover (kubectl moco switchover):                p50 ${s.p50}  p95 ${s.p95}  max ${s.max}   (goal p95 < 2000)
+${switchover.report()}  acknowledged writes lost: ${missing.length}; old primaries that came back errant (a commit no replica had received,
   never acknowledged) and were re-initialized by deleting their claim and Pod: ${errantRejoins}
 `);
     process.stdout.write(`${JSON.stringify({
-      bench: 'kube', rounds, failoverMs: f, failoverLabelsMs: fl, failoverServiceMs: fs,
-      switchoverMs: s, switchoverLabelsMs: sl, switchoverServiceMs: ss, acknowledged: w.acked.length, lost: missing.length, errantRejoins,
+      bench: 'kube', rounds, connectTimeoutMs, failover: failover.json(), switchover: switchover.json(),
+      acknowledged: w.acked.length, lost: missing.length, errantRejoins,
     })}\n`);
     if (missing.length > 0) process.exitCode = 1;
   } finally {
+    await trace.stop();
     // The leading controller's log, to see where a slow round spent its time (its "writes possible again" lines).
     const lead = await leader().catch(() => '');
     if (lead) {

@@ -17,11 +17,13 @@ export class Writer {
   gaps: Array<{ ms: number; endedAt: number }> = [];
   /** When each write was acknowledged (ms since the epoch), in order. */
   ackTimes: number[] = [];
+  /** Every failed attempt: when it started, how long it took, whether connecting or the insert failed, and why. */
+  failures: Array<{ at: number; ms: number; step: 'connect' | 'insert'; message: string }> = [];
   private static nextId = 1;
   private running = false;
   private done: Promise<void> | undefined;
 
-  constructor(private readonly host: string, private readonly password: string) {}
+  constructor(private readonly host: string, private readonly password: string, private readonly connectTimeoutMs = 2000) {}
 
   async prepare(): Promise<void> {
     const c = await mysql.createConnection({ host: this.host, user: 'moco-writable', password: this.password, connectTimeout: 5000 });
@@ -50,8 +52,11 @@ export class Writer {
     let conn: mysql.Connection | undefined;
     let last = Date.now();
     while (this.running) {
+      const at = Date.now();
+      let step: 'connect' | 'insert' = 'connect';
       try {
-        conn ??= await mysql.createConnection({ host: this.host, user: 'moco-writable', password: this.password, connectTimeout: 2000 });
+        conn ??= await mysql.createConnection({ host: this.host, user: 'moco-writable', password: this.password, connectTimeout: this.connectTimeoutMs });
+        step = 'insert';
         const id = Writer.nextId++;
         await conn.query({ sql: 'INSERT INTO kube.w (id) VALUES (?)', values: [id], timeout: 3000 });
         this.acked.push(id);
@@ -63,6 +68,7 @@ export class Writer {
       } catch (err) {
         this.errors++;
         this.lastError = (err as Error).message;
+        this.failures.push({ at, ms: Date.now() - at, step, message: this.lastError });
         conn?.destroy();
         conn = undefined;
         await new Promise((r) => setTimeout(r, 50));

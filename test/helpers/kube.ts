@@ -130,18 +130,26 @@ export async function getJson<T = Record<string, unknown>>(args: string[], names
 
 /**
  * Polls `check` until it returns a value other than undefined or false, and returns that value. Errors thrown by
- * `check` count as "not yet". Rejects after `timeoutMs` with `what` and the last error.
+ * `check` count as "not yet". Rejects after `timeoutMs` with `what` and the last error; a check that never settles
+ * (a connection that hangs) is given up on at the deadline (at least 5 s after it started), so the wait still ends.
  */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>,
   { timeoutMs = 120_000, intervalMs = 500 }: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const v = await check();
+      const hung = new Promise<never>((_, reject) => {
+        const ms = Math.max(end - Date.now(), 5000);
+        timer = setTimeout(() => reject(new Error(`a check did not return within ${ms} ms`)), ms);
+      });
+      const v = await Promise.race([check(), hung]);
       if (v !== undefined && v !== false) return v;
     } catch (err) {
       last = err;
+    } finally {
+      clearTimeout(timer);
     }
     if (Date.now() > end) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`, { cause: last });

@@ -223,6 +223,7 @@ describe('faults on Kubernetes', { timeout: 30 * 60_000 }, () => {
           socket.end();
         });
         socket.once('error', reject);
+        socket.setTimeout(5000, () => socket.destroy(new Error(`no TLS handshake with ${pod}'s agent within 5 s`)));
       });
     };
     for (const pod of Object.keys(before)) {
