@@ -269,7 +269,7 @@ export class ClusterManager {
       case 'switchover':
         this.unavailable = { operation: 'switchover', since: this.clock.now(), from: op.from };
         this.o.log.info({ from: op.from, to: op.to }, 'switchover');
-        await switchover(ex, op.from, op.to, !!obs.spec.replicationSourceSecretName);
+        await switchover(ex, op.from, op.to, obs.instances.map((i) => i.role), !!obs.spec.replicationSourceSecretName);
         return true;
       case 'failover': {
         this.unavailable = { operation: 'failover', since: this.primaryLostAt ?? this.clock.now(), from: op.from };

@@ -176,11 +176,32 @@ export async function cloneExternal(ex: Executor, index: number, bootTimeoutSeco
 }
 
 /**
+ * Right after a new primary is recorded: its role is published at once (and the old primary's taken away), and
+ * the user connections on it are ended (readers that came through the replica endpoint). Routing follows roles
+ * with a delay of its own (on Kubernetes the Endpoints and then kube-proxy, which rewrites its rules at most once
+ * a second by default), so it now runs while configure prepares the new primary instead of after it. Safe: a role
+ * only routes clients; the new primary stays read-only until configure's last step, so a client that arrives early
+ * gets a read-only error and retries. Best effort: configure publishes the same roles if this fails.
+ */
+async function routeToNewPrimary(ex: Executor, roles: readonly Role[], from: number, to: number): Promise<void> {
+  const next = [...roles];
+  if (next[from] === 'primary') next[from] = '';
+  next[to] = 'primary';
+  try {
+    if (next.some((r, i) => r !== roles[i])) await ex.platform.publishRoles(next);
+    await ex.agents(to).killConnections();
+  } catch {
+    // configure's first step publishes the roles again and ends the connections of every instance whose role changed.
+  }
+}
+
+/**
  * Switchover: the old primary read-only (connections killed if that takes longer than readOnlyWaitMs), its
  * connections killed again, the candidate waits for the old primary's executed set, then the new index is
- * recorded. The next configure moves roles and makes the candidate writable.
+ * recorded and the roles moved (routeToNewPrimary). The next configure makes the candidate writable.
+ * `roles`: the roles as observed before the switchover.
  */
-export async function switchover(ex: Executor, from: number, to: number, intermediate = false): Promise<void> {
+export async function switchover(ex: Executor, from: number, to: number, roles: readonly Role[], intermediate = false): Promise<void> {
   const wait = ex.sleep ?? sleep;
   const old = ex.agents(from);
   try {
@@ -198,6 +219,7 @@ export async function switchover(ex: Executor, from: number, to: number, interme
     const executed = st.executed?.text ?? '';
     if (executed !== '') await ex.agents(to).waitForGtid(executed, ex.timings.gtidWaitMs);
     await ex.platform.setPrimaryIndex(to, 'switchover');
+    await routeToNewPrimary(ex, roles, from, to);
   } catch (err) {
     await old.killConnections().catch(() => undefined);
     ex.platform.event('Warning', 'SwitchOverFailed', `The primary could not be changed: ${messageOf(err)}`);
@@ -210,7 +232,8 @@ export async function switchover(ex: Executor, from: number, to: number, interme
 /**
  * Failover: fence first (stop every reachable replica's receiver, so the old primary can collect no more
  * acknowledgements), observe again, choose the replica holding every other's transactions, wait until it has
- * applied what it received, record it as primary. No replica is restarted or re-pointed before that.
+ * applied what it received, record it as primary and move the roles (routeToNewPrimary). No replica is
+ * restarted or re-pointed before that.
  */
 export async function failover(ex: Executor, obs: Observation, errant: number[]): Promise<number> {
   const P = obs.status.currentPrimaryIndex;
@@ -233,6 +256,7 @@ export async function failover(ex: Executor, obs: Observation, errant: number[])
     const received = cand.status.replica?.receivedReliable ? cand.status.replica.received?.text ?? '' : '';
     if (received !== '') await ex.agents(choice.index).waitForGtid(received, ex.timings.gtidWaitMs);
     await ex.platform.setPrimaryIndex(choice.index, 'failover');
+    await routeToNewPrimary(ex, obs.instances.map((i) => i.role), P, choice.index);
     ex.platform.event('Normal', 'FailOver', `The primary was changed to instance ${choice.index} due to a failover`);
     return choice.index;
   } catch (err) {

@@ -40,11 +40,11 @@ function fenced(index: number, executed: string, received: string, o: { flavor?:
 /** Primary 0 is dead; replicas as observed before the fence are still receiving (reconnecting). */
 function deadPrimary(replicas: number, o: { hung?: number[]; dead?: number[]; semiSyncAcks?: number; flavor?: 'mysql' | 'mariadb' } = {}): Observation {
   const exec = o.flavor === 'mariadb' ? '0-10-1' : mysqlGtid(0, 1);
-  const v = [view(0, null, { ready: false })];
+  const v = [view(0, null, { ready: false, role: 'primary' })];
   for (let i = 1; i < replicas; i++) {
     v.push(o.dead?.includes(i)
-      ? view(i, null, { ready: false })
-      : view(i, replicaOfStatus(i, 0, { flavor: o.flavor, executed: exec, replica: { from: 0, ioState: 'Connecting' } }), { hung: o.hung?.includes(i) ?? false }));
+      ? view(i, null, { ready: false, role: 'replica' })
+      : view(i, replicaOfStatus(i, 0, { flavor: o.flavor, executed: exec, replica: { from: 0, ioState: 'Connecting' } }), { hung: o.hung?.includes(i) ?? false, role: 'replica' }));
   }
   return observation(v, { status: o.semiSyncAcks === undefined ? {} : { semiSyncAcks: o.semiSyncAcks } });
 }
@@ -64,9 +64,16 @@ describe('failover', () => {
     assert.ok(log.includes('1.stopReplicaIO') && log.includes('2.stopReplicaIO'), log.join(' '));
     assert.ok(lastFence < firstRead, `fence before re-read: ${log.join(' ')}`);
     assert.equal(w.callsOf(0).length, 0, 'the dead primary is not called');
+    const promoted = log.indexOf('platform.setPrimaryIndex');
     for (const m of ['configureReplica', 'setWritable', 'setReadOnly', 'configurePrimary', 'clone', 'killConnections']) {
-      assert.ok(!log.some((c) => c.endsWith(`.${m}`)), `${m} must not be called during a failover: ${log.join(' ')}`);
+      assert.ok(!log.slice(0, promoted).some((c) => c.endsWith(`.${m}`)), `${m} must not be called before the promotion: ${log.join(' ')}`);
     }
+    for (const m of ['configureReplica', 'setWritable', 'setReadOnly', 'configurePrimary', 'clone']) {
+      assert.ok(!log.some((c) => c.endsWith(`.${m}`)), `${m} is configure's, not the failover's: ${log.join(' ')}`);
+    }
+    // Routing moves at once: the roles right after the promotion, then the new primary's readers are cut off.
+    assert.deepEqual(log.slice(promoted), ['platform.setPrimaryIndex', 'platform.publishRoles', '1.killConnections', 'platform.event']);
+    assert.deepEqual(w.callsOf(-1, 'publishRoles').map((c) => c.args), [[['', 'primary', 'replica']]]);
     assert.deepEqual(w.callsOf(1, 'waitForGtid').map((c) => c.args), [[mysqlGtid(0, 3), 777]]);
     assert.ok(log.indexOf('1.waitForGtid') < log.indexOf('platform.setPrimaryIndex'));
     assert.deepEqual(w.callsOf(-1, 'setPrimaryIndex').map((c) => c.args), [[1, 'failover']]);
@@ -174,15 +181,18 @@ function primaryAnswer(): InstanceStatus {
   return status({ index: 0, executed: mysqlGtid(0, 9), readOnly: true, gtidSourceId: uuidOf(0) });
 }
 
+const ROLES = ['primary', 'replica', 'replica'] as const;
+
 describe('switchover', () => {
   it('read-only, one kill, the candidate waits for the old primary\'s executed set, then the index moves', async () => {
     const w = new World();
     w.statuses.set(0, primaryAnswer());
-    await switchover(w.executor(), 0, 1);
+    await switchover(w.executor(), 0, 1, ROLES);
     assert.deepEqual(w.log(), [
       '0.setReadOnly', '0.killConnections', '0.getStatus', '1.waitForGtid',
-      'platform.setPrimaryIndex', 'platform.clearSwitchoverRequest', 'platform.event',
+      'platform.setPrimaryIndex', 'platform.publishRoles', '1.killConnections', 'platform.clearSwitchoverRequest', 'platform.event',
     ]);
+    assert.deepEqual(w.callsOf(-1, 'publishRoles').map((c) => c.args), [[['', 'primary', 'replica']]], 'the roles move at once');
     assert.deepEqual(w.callsOf(1, 'waitForGtid')[0]?.args, [mysqlGtid(0, 9), 777]);
     assert.deepEqual(w.callsOf(-1, 'setPrimaryIndex')[0]?.args, [1, 'switchover']);
     assert.deepEqual(w.events, [{ type: 'Normal', reason: 'SwitchOver', message: 'The primary was changed to instance 1 due to a switchover' }]);
@@ -193,7 +203,7 @@ describe('switchover', () => {
     const w = new World();
     w.statuses.set(0, primaryAnswer());
     w.on(0, { setReadOnly: () => later(w, 0, 'setReadOnly.done', 150, { changed: true }) });
-    await switchover(w.executor(), 0, 2);
+    await switchover(w.executor(), 0, 2, ROLES);
     assert.deepEqual(w.log().filter((c) => c.startsWith('0.')), [
       '0.setReadOnly', '0.killConnections', '0.setReadOnly.done', '0.killConnections', '0.getStatus',
     ]);
@@ -206,7 +216,7 @@ describe('switchover', () => {
     const w = new World();
     w.statuses.set(0, primaryAnswer());
     w.on(1, { waitForGtid: async () => { throw new MocoError('TIMEOUT', 'candidate did not catch up'); } });
-    await rejectsWith(switchover(w.executor(), 0, 1), 'TIMEOUT');
+    await rejectsWith(switchover(w.executor(), 0, 1, ROLES), 'TIMEOUT');
     assert.equal(w.primaryIndex, undefined);
     assert.equal(w.callsOf(-1, 'clearSwitchoverRequest').length, 0);
     assert.deepEqual(w.reasons(), ['SwitchOverFailed']);
@@ -216,7 +226,7 @@ describe('switchover', () => {
   it('setReadOnly fails: connections killed, SwitchOverFailed, nothing else', async () => {
     const w = new World();
     w.on(0, { setReadOnly: async () => { throw new MocoError('MYSQLD_UNAVAILABLE', 'lost'); } });
-    await rejectsWith(switchover(w.executor(), 0, 1), 'MYSQLD_UNAVAILABLE');
+    await rejectsWith(switchover(w.executor(), 0, 1, ROLES), 'MYSQLD_UNAVAILABLE');
     assert.deepEqual(w.log(), ['0.setReadOnly', '0.killConnections', 'platform.event']);
     assert.equal(w.primaryIndex, undefined);
     assert.deepEqual(w.reasons(), ['SwitchOverFailed']);
@@ -225,8 +235,8 @@ describe('switchover', () => {
   it('an old primary with no transactions: no wait', async () => {
     const w = new World();
     w.statuses.set(0, status({ index: 0 }));
-    await switchover(w.executor(), 0, 1);
-    assert.equal(w.callsOf(1).length, 0);
+    await switchover(w.executor(), 0, 1, ROLES);
+    assert.deepEqual(w.callsOf(1).map((c) => c.method), ['killConnections'], 'no wait; only its readers are cut off');
     assert.equal(w.primaryIndex, 1);
   });
 });
@@ -374,7 +384,7 @@ describe('replication from an external source', () => {
   it('switchover of an intermediate primary stops its receiver from the source before reading its final GTID set', async () => {
     const w = new World();
     w.statuses.set(0, primaryAnswer());
-    await switchover(withSource(w), 0, 1, true);
+    await switchover(withSource(w), 0, 1, ROLES, true);
     assert.deepEqual(w.log().slice(0, 5), ['0.stopReplicaIO', '0.setReadOnly', '0.killConnections', '0.getStatus', '1.waitForGtid']);
   });
 });
