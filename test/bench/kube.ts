@@ -13,7 +13,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import {
   apply, clusterManifest, ensureTestbed, getJson, healAfterFailover, installOperator, killContainer, kubectl, kubectlMoco, leader, secretData, serviceIP,
-  teardownTestbed, waitFor,
+  teardownTestbed, waitHealthy,
 } from '../helpers/kube.ts';
 import { Writer } from '../helpers/kube-writer.ts';
 import { KubeTrace, describeTrace, type EventTrace } from './kube-trace.ts';
@@ -30,19 +30,11 @@ function pct(xs: number[], p: number): number {
 const summary = (xs: number[]) => ({ p50: pct(xs, 50), p95: pct(xs, 95), max: Math.max(...xs) });
 
 interface Pod { metadata: { name: string; labels?: Record<string, string> } }
-interface Cluster { status?: { conditions?: Array<{ type: string; status: string }> } }
-
 async function primaryPod(): Promise<string | undefined> {
   const { items } = await getJson<{ items: Pod[] }>(['pods', '-l', `app.kubernetes.io/instance=${NAME}`], 'default');
   return items.find((p) => p.metadata.labels?.['moco.cybozu.com/role'] === 'primary')?.metadata.name;
 }
 
-async function waitHealthy(timeoutMs = 300_000): Promise<void> {
-  await waitFor(`${NAME} to be Healthy`, async () => {
-    const c = await getJson<Cluster>(['mysqlcluster', NAME], 'default');
-    return c.status?.conditions?.find((x) => x.type === 'Healthy')?.status === 'True';
-  }, { timeoutMs, intervalMs: 500 });
-}
 
 /** The stages of one kind of event across rounds. */
 class Stages {
@@ -90,7 +82,7 @@ async function main(): Promise<void> {
   try {
     await kubectl(['delete', 'mysqlcluster', NAME, '--ignore-not-found', '--timeout=180s'], { timeoutMs: 200_000 });
     await apply(clusterManifest({ name: NAME, image: tb.images.mysqld, replicas: 3, cpu: '500m', memory: '1Gi' }));
-    await waitHealthy();
+    await waitHealthy(NAME);
     await trace.start();
     const secret = await secretData(`moco-${NAME}`, 'default');
     const w = new Writer(await serviceIP(`moco-${NAME}-primary`), secret.WRITABLE_PASSWORD ?? '', connectTimeoutMs);
@@ -115,7 +107,7 @@ async function main(): Promise<void> {
       await w.progress(20, 60_000);
       const ts = trace.event(t1, old1, w);
       switchover.add(w.gapSince(t1), ts);
-      await waitHealthy();
+      await waitHealthy(NAME);
       process.stdout.write(`round ${r}/${rounds}: failover ${failover.total.at(-1)} ms: ${describeTrace(tf)}\n` +
         `  switchover ${switchover.total.at(-1)} ms: ${describeTrace(ts)}\n`);
     }

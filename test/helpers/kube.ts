@@ -259,6 +259,34 @@ export async function serviceIP(name: string, namespace = 'default'): Promise<st
   return (await kubectl(['get', 'service', name, '-o', 'jsonpath={.spec.clusterIP}'], { namespace })).trim();
 }
 
+/** The parts of a MySQLCluster the tests read. */
+export interface ClusterObject {
+  spec?: { replicas?: number };
+  status?: {
+    currentPrimaryIndex?: number; syncedReplicas?: number; errantReplicas?: number; errantReplicaList?: number[];
+    conditions?: Array<{ type: string; status: string }>;
+  };
+}
+
+/** A condition's status ('True', 'False'), or undefined when the cluster has none of that type yet. */
+export const conditionOf = (c: ClusterObject, type: string): string | undefined => c.status?.conditions?.find((x) => x.type === type)?.status;
+
+/**
+ * Healthy as a user checks it: the Healthy and Available conditions True, every instance counted as a synced
+ * replica (status.syncedReplicas equals spec.replicas) and no errant replica. Returns the cluster as last read.
+ */
+export const isHealthy = (c: ClusterObject): boolean => conditionOf(c, 'Healthy') === 'True' && conditionOf(c, 'Available') === 'True' &&
+  c.status?.syncedReplicas === (c.spec?.replicas ?? 1) && (c.status?.errantReplicaList ?? []).length === 0;
+
+/** Waits until {@link isHealthy}; returns the cluster as last read. */
+export async function waitHealthy(name: string, o: { namespace?: string; timeoutMs?: number } = {}): Promise<ClusterObject> {
+  const namespace = o.namespace ?? 'default';
+  return waitFor(`${namespace}/${name} to be Healthy`, async () => {
+    const c = await getJson<ClusterObject>(['mysqlcluster', name], namespace);
+    return isHealthy(c) ? c : false;
+  }, { timeoutMs: o.timeoutMs ?? 300_000, intervalMs: 1000 });
+}
+
 /**
  * After a failover, the old primary comes back either as a replica or errant (it wrote a transaction to its binlog
  * that no replica received before it died: never acknowledged, so nothing is lost, but it must not rejoin). Waits
@@ -266,22 +294,16 @@ export async function serviceIP(name: string, namespace = 'default'): Promise<st
  * and its Pod: it comes back by clone). Returns whether it had to be.
  */
 export async function healAfterFailover(name: string, oldIndex: number, namespace = 'default', timeoutMs = 420_000): Promise<boolean> {
-  type C = { status?: { errantReplicaList?: number[]; syncedReplicas?: number; conditions?: Array<{ type: string; status: string }> }; spec?: { replicas?: number } };
   const judged = await waitFor(`${namespace}/${name} Healthy or instance ${oldIndex} errant`, async () => {
-    const c = await getJson<C>(['mysqlcluster', name], namespace);
+    const c = await getJson<ClusterObject>(['mysqlcluster', name], namespace);
     if (c.status?.errantReplicaList?.includes(oldIndex)) return 'errant';
-    const healthy = c.status?.conditions?.find((x) => x.type === 'Healthy')?.status === 'True';
-    return healthy && c.status?.syncedReplicas === (c.spec?.replicas ?? 1) ? 'healthy' : false;
+    return isHealthy(c) ? 'healthy' : false;
   }, { timeoutMs, intervalMs: 1000 });
   if (judged === 'healthy') return false;
   const pod = `moco-${name}-${oldIndex}`;
   await kubectl(['delete', 'pvc', `mysql-data-${pod}`, '--wait=false'], { namespace });
   await kubectl(['delete', 'pod', pod, '--grace-period=5'], { namespace, timeoutMs: 180_000 });
-  await waitFor(`${namespace}/${name} Healthy after re-initializing instance ${oldIndex}`, async () => {
-    const c = await getJson<C>(['mysqlcluster', name], namespace);
-    return c.status?.conditions?.find((x) => x.type === 'Healthy')?.status === 'True' && c.status?.syncedReplicas === (c.spec?.replicas ?? 1)
-      && !(c.status?.errantReplicaList ?? []).length;
-  }, { timeoutMs, intervalMs: 1000 });
+  await waitHealthy(name, { namespace, timeoutMs });
   return true;
 }
 

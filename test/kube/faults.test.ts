@@ -24,7 +24,7 @@ import { IDENTITIES } from '../../src/shared/tls.ts';
 import { clientCredentialsFrom } from '../../src/shared/tls.ts';
 import {
   apply, clusterManifest, containerPid, ensureTestbed, failNode, getJson, healAfterFailover, installOperator, kubectl, kubectlMoco, leader, nodeReady,
-  secretData, serviceIP, startNode, teardownTestbed, waitFor, type Testbed,
+  secretData, serviceIP, startNode, teardownTestbed, waitFor, waitHealthy, type Testbed,
 } from '../helpers/kube.ts';
 import { Writer } from '../helpers/kube-writer.ts';
 
@@ -43,12 +43,6 @@ const cond = (c: Cluster, t: string): string | undefined => c.status?.conditions
 const pods = async (): Promise<Pod[]> => (await getJson<{ items: Pod[] }>(['pods', '-l', `app.kubernetes.io/instance=${NAME}`], 'default')).items;
 const primaryPod = async (): Promise<Pod | undefined> => (await pods()).find((p) => p.metadata.labels?.['moco.cybozu.com/role'] === 'primary');
 
-async function waitHealthy(timeoutMs = 300_000): Promise<void> {
-  await waitFor(`${NAME} Healthy`, async () => {
-    const c = await cluster();
-    return cond(c, 'Healthy') === 'True' && c.status?.syncedReplicas === 3;
-  }, { timeoutMs, intervalMs: 1000 });
-}
 
 /** Waits for a primary other than `old` (by Pod name) and returns it. */
 async function newPrimary(oldIndex: number, timeoutMs = 90_000): Promise<number> {
@@ -67,7 +61,7 @@ describe('faults on Kubernetes', { timeout: 30 * 60_000 }, () => {
     tb = await ensureTestbed();
     await installOperator();
     await apply(clusterManifest({ name: NAME, image: tb.images.mysqld, replicas: 3, cpu: '500m', memory: '1Gi', onePerNode: true, graceSeconds: 10 }));
-    await waitHealthy();
+    await waitHealthy(NAME);
     const secret = await secretData(`moco-${NAME}`, 'default');
     w = new Writer(await serviceIP(`moco-${NAME}-primary`), secret.WRITABLE_PASSWORD ?? '');
     await w.prepare();
@@ -161,7 +155,7 @@ describe('faults on Kubernetes', { timeout: 30 * 60_000 }, () => {
     assert.equal((await primaryPod())?.metadata.name, `moco-${NAME}-${chosen}`);
     assert.equal(await leaseTerm() >= secondTerm, true);
     assert.deepEqual(await w.lost(), [], 'acknowledged writes lost');
-    await waitHealthy();
+    await waitHealthy(NAME);
   });
 
   it('every Pod deleted at once comes back with a new IP, and the replicas follow the primary to its new address', async () => {
@@ -173,7 +167,7 @@ describe('faults on Kubernetes', { timeout: 30 * 60_000 }, () => {
       const now = await pods();
       return now.length === 3 && now.every((p) => !uids.has(p.metadata.uid) && p.status.podIP);
     }, { timeoutMs: 180_000, intervalMs: 1000 });
-    await waitHealthy(420_000);
+    await waitHealthy(NAME, { timeoutMs: 420_000 });
     const after = await pods();
     const primary = `moco-${NAME}-${(await cluster()).status?.currentPrimaryIndex ?? 0}`;
     const primaryIP = ipOf(after, primary);
@@ -241,7 +235,7 @@ describe('faults on Kubernetes', { timeout: 30 * 60_000 }, () => {
     await w.progress(30, 60_000);
     assert.deepEqual(await w.lost(), [], 'acknowledged writes lost');
     // The old primary catches up as a replica before the next test starts from a Healthy cluster.
-    await waitHealthy();
+    await waitHealthy(NAME);
   });
 
   it('upgrades the controller\'s image without restarting any mysqld or replacing any Pod', async () => {
@@ -266,7 +260,7 @@ describe('faults on Kubernetes', { timeout: 30 * 60_000 }, () => {
     }]));
     assert.deepEqual(afterUpgrade, before, 'no Pod replaced, no container restarted');
     // The new leader judges the cluster afresh: Healthy again (a replica just switched from may still be catching up).
-    await waitHealthy();
+    await waitHealthy(NAME);
     assert.deepEqual(await w.lost(), []);
     // Back to the installed image for the next test file.
     await installOperator();

@@ -19,7 +19,7 @@ import { exampleDocuments, overlay, seedExample, seedExampleNames } from '../hel
 import YAML from 'yaml';
 import {
   apply, ensureTestbed, getJson, healAfterFailover, installOperator, killContainer, kubectl, kubectlMoco, leader, secretData, serviceIP,
-  teardownTestbed, waitFor, type Testbed,
+  teardownTestbed, waitFor, waitHealthy, type ClusterObject, type Testbed,
 } from '../helpers/kube.ts';
 
 type Obj = Record<string, unknown>;
@@ -31,7 +31,7 @@ interface Pod {
   spec: { nodeName?: string };
   status: { podIP?: string; containerStatuses?: Array<{ name: string; restartCount: number }> };
 }
-interface Cluster { status?: { currentPrimaryIndex?: number; state?: string; syncedReplicas?: number; conditions?: Array<{ type: string; status: string }> } }
+type Cluster = ClusterObject & { status?: { state?: string } };
 
 /** The seed's 3-instance manifest, image and resources replaced for this machine (see the file comment). */
 function seedCluster(image: string, name = 'test', namespace = 'default'): string {
@@ -43,18 +43,11 @@ function seedCluster(image: string, name = 'test', namespace = 'default'): strin
 }
 
 const cluster = (name: string, ns = 'default'): Promise<Cluster> => getJson<Cluster>(['mysqlcluster', name], ns);
-const condition = (c: Cluster, type: string): string | undefined => c.status?.conditions?.find((x) => x.type === type)?.status;
 const pods = async (name: string, ns = 'default'): Promise<Pod[]> =>
   (await getJson<{ items: Pod[] }>(['pods', '-l', `app.kubernetes.io/instance=${name}`], ns)).items;
 const primaryPod = async (name: string, ns = 'default'): Promise<string | undefined> =>
   (await pods(name, ns)).find((p) => p.metadata.labels?.['moco.cybozu.com/role'] === 'primary')?.metadata.name;
 
-async function waitHealthy(name: string, ns = 'default', timeoutMs = 300_000): Promise<Cluster> {
-  return waitFor(`${ns}/${name} to be Healthy`, async () => {
-    const c = await cluster(name, ns);
-    return condition(c, 'Healthy') === 'True' && condition(c, 'Available') === 'True' ? c : false;
-  }, { timeoutMs, intervalMs: 1000 });
-}
 
 /** Restart counts of every container of the cluster's Pods, by Pod UID and container (a restart or a new Pod shows). */
 async function restartCounts(name: string): Promise<Record<string, number>> {

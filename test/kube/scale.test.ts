@@ -10,11 +10,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
 import {
-  apply, ensureTestbed, getJson, installOperator, kubectl, secretData, serviceIP, teardownTestbed, waitFor, type Testbed,
+  apply, ensureTestbed, getJson, installOperator, kubectl, secretData, serviceIP, isHealthy, teardownTestbed, waitFor, type ClusterObject, type Testbed,
 } from '../helpers/kube.ts';
 
 interface Pod { metadata: { name: string; labels?: Record<string, string>; uid: string } }
-interface Cluster { status?: { syncedReplicas?: number; errantReplicas?: number; errantReplicaList?: number[]; conditions?: Array<{ type: string; status: string }> } }
+type Cluster = ClusterObject;
 
 const NAME = 'scale';
 
@@ -47,13 +47,12 @@ spec:
 }
 
 const cluster = (): Promise<Cluster> => getJson<Cluster>(['mysqlcluster', NAME], 'default');
-const healthy = (c: Cluster): boolean => c.status?.conditions?.find((x) => x.type === 'Healthy')?.status === 'True';
 const pods = async (): Promise<Pod[]> => (await getJson<{ items: Pod[] }>(['pods', '-l', `app.kubernetes.io/instance=${NAME}`], 'default')).items;
 
 async function waitSynced(n: number, timeoutMs = 420_000): Promise<Cluster> {
   return waitFor(`${NAME} Healthy with ${n} synced replicas`, async () => {
     const c = await cluster();
-    return healthy(c) && c.status?.syncedReplicas === n && (c.status.errantReplicas ?? 0) === 0 ? c : false;
+    return isHealthy(c) && c.spec?.replicas === n && (c.status?.errantReplicas ?? 0) === 0 ? c : false;
   }, { timeoutMs, intervalMs: 2000 });
 }
 
