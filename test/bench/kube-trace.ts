@@ -30,6 +30,8 @@ export interface EventTrace {
   firstAck?: number;
   /** The client's failed attempts between the label moving and the first acknowledgement, by kind. */
   failures: Record<string, { count: number; ms: number }>;
+  /** Connects that timed out without a TCP connection, with what conntrack held for them. */
+  slow?: string[];
 }
 
 export class KubeTrace {
@@ -102,14 +104,16 @@ export class KubeTrace {
     const sync = ep ? this.syncs.find((s) => s.syncedAt >= ep.at) : undefined;
     const ack = writer.ackTimes.find((a) => a > moved.at);
     const failures: Record<string, { count: number; ms: number }> = {};
+    const slow: string[] = [];
     for (const f of writer.failures) {
       if (f.at < t0 || (ack !== undefined && f.at > ack)) continue;
-      const kind = `${f.step}: ${f.message.replace(/[0-9.]+:\d+/g, 'ADDR').slice(0, 80)}`;
+      const kind = `${f.step}: ${f.message.replace(/[0-9.]+:\d+/g, 'ADDR').slice(0, 80)}${f.detail ? ` [${f.detail.split(';')[0]}]` : ''}`;
+      if (f.detail?.includes('conntrack')) slow.push(`+${f.at - t0} ms, ${f.ms} ms: ${f.detail}`);
       const k = (failures[kind] ??= { count: 0, ms: 0 });
       k.count++;
       k.ms += f.ms;
     }
-    return { label: rel(moved.at), endpoints: rel(ep?.at), rules: rel(sync?.syncedAt), firstAck: rel(ack), failures };
+    return { label: rel(moved.at), endpoints: rel(ep?.at), rules: rel(sync?.syncedAt), firstAck: rel(ack), failures, slow };
   }
 }
 
@@ -118,5 +122,5 @@ export function describeTrace(t: EventTrace): string {
   const f = (x: number | undefined): string => (x === undefined ? '?' : String(x));
   const kinds = Object.entries(t.failures).map(([k, v]) => `${v.count}x ${k} (${v.ms} ms)`).join('; ');
   return `labels +${f(t.label)}, endpoints +${f(t.endpoints)}, rules +${f(t.rules)}, first write +${f(t.firstAck)} ms` +
-    (kinds ? `; failed attempts: ${kinds}` : '');
+    (kinds ? `; failed attempts: ${kinds}` : '') + (t.slow ?? []).map((x) => `\n    timed out: ${x}`).join('');
 }

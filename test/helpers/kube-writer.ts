@@ -1,6 +1,8 @@
 /**
  * A client of a cluster on the test bed, for tests and benchmarks: autocommit inserts through the primary Service.
  */
+import { execFile } from 'node:child_process';
+import net from 'node:net';
 import mysql from 'mysql2/promise';
 import { waitFor } from './kube.ts';
 
@@ -17,8 +19,12 @@ export class Writer {
   gaps: Array<{ ms: number; endedAt: number }> = [];
   /** When each write was acknowledged (ms since the epoch), in order. */
   ackTimes: number[] = [];
-  /** Every failed attempt: when it started, how long it took, whether connecting or the insert failed, and why. */
-  failures: Array<{ at: number; ms: number; step: 'connect' | 'insert'; message: string }> = [];
+  /**
+   * Every failed attempt: when it started, how long it took, whether connecting or the insert failed, and why. A
+   * failed connect says whether the TCP connection was made (then the MySQL handshake did not finish) and, when it
+   * timed out, what conntrack held for it (where kube-proxy's rules had sent it, in which state).
+   */
+  failures: Array<{ at: number; ms: number; step: 'connect' | 'insert'; message: string; detail?: string }> = [];
   private static nextId = 1;
   private running = false;
   private done: Promise<void> | undefined;
@@ -54,8 +60,25 @@ export class Writer {
     while (this.running) {
       const at = Date.now();
       let step: 'connect' | 'insert' = 'connect';
+      let socket: net.Socket | undefined;
+      let tcpAt = 0;
+      let localPort = 0;
       try {
-        conn ??= await mysql.createConnection({ host: this.host, user: 'moco-writable', password: this.password, connectTimeout: this.connectTimeoutMs });
+        if (!conn) {
+          socket = net.connect(3306, this.host);
+          socket.setNoDelay(true);
+          socket.once('connect', () => {
+            tcpAt = Date.now();
+          });
+          // The local port, while the connection attempt still has one (a timed-out socket is destroyed).
+          const s = socket;
+          setTimeout(() => {
+            localPort = s.localPort ?? 0;
+          }, 100).unref();
+          conn = await mysql.createConnection({
+            host: this.host, user: 'moco-writable', password: this.password, connectTimeout: this.connectTimeoutMs, stream: socket,
+          });
+        }
         step = 'insert';
         const id = Writer.nextId++;
         await conn.query({ sql: 'INSERT INTO kube.w (id) VALUES (?)', values: [id], timeout: 3000 });
@@ -68,7 +91,12 @@ export class Writer {
       } catch (err) {
         this.errors++;
         this.lastError = (err as Error).message;
-        this.failures.push({ at, ms: Date.now() - at, step, message: this.lastError });
+        const f: (typeof this.failures)[number] = { at, ms: Date.now() - at, step, message: this.lastError };
+        if (step === 'connect') {
+          f.detail = tcpAt ? `TCP connected after ${tcpAt - at} ms` : 'no TCP connection';
+          if (!tcpAt && f.ms >= this.connectTimeoutMs && localPort) f.detail += `; from port ${localPort}, conntrack: ${await conntrackOf(localPort)}`;
+        }
+        this.failures.push(f);
         conn?.destroy();
         conn = undefined;
         await new Promise((r) => setTimeout(r, 50));
@@ -99,4 +127,13 @@ export class Writer {
   firstAckAfter(t: number): number | undefined {
     return this.ackTimes.find((a) => a > t);
   }
+}
+
+/** conntrack's entries for a connection from this machine's local port (empty when conntrack is not installed). */
+function conntrackOf(localPort: number): Promise<string> {
+  return new Promise((resolve) => {
+    execFile('conntrack', ['-L', '-p', 'tcp', '--sport', String(localPort)], { timeout: 5000 }, (err, stdout) => {
+      resolve(err && !stdout ? `(${err.message.split('\n')[0]})` : stdout.trim().replace(/\s+/g, ' '));
+    });
+  });
 }
