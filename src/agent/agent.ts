@@ -52,6 +52,7 @@ export class Agent {
   private readonly topology = new Mutex();
   private readonly log: Logger;
   private readonly instanceId: InstanceIdReader;
+  private readonly receiving = new ReceiveTracker();
 
   constructor(options: AgentOptions, db?: MysqlDb) {
     this.options = options;
@@ -91,7 +92,7 @@ export class Agent {
     const st = await this.readFlavorStatus(timeoutMs);
     // MariaDB has no server_uuid: the agent keeps an id in the data directory.
     const instanceId = st.flavor === 'mysql' ? st.serverUuid : await this.instanceId.read(st.uptimeSeconds);
-    return toInstanceStatus(st, instanceId, this.clone.snapshot());
+    return toInstanceStatus(st, instanceId, this.clone.snapshot(), this.receiving.observe(st.replica?.receivedMarker, Date.now()));
   }
 
   /** The readiness verdict for /readyz; also keeps the replication-delay metric current. */
@@ -280,8 +281,38 @@ function gtidSet(flavor: Flavor, text: string): GtidSet {
   };
 }
 
-/** Builds the API's InstanceStatus from what the adapter read. */
-export function toInstanceStatus(st: FlavorStatus, instanceId: string, clone: ReturnType<CloneTracker['snapshot']>): InstanceStatus {
+/**
+ * When the receiver last got anything from its source, as seen between this agent's status reads (about ten a
+ * second while the coordinator watches): the time since the marker last changed. The first read counts as "just
+ * now", so an agent that just started never calls a source silent.
+ */
+export class ReceiveTracker {
+  private marker: string | undefined;
+  private changedAt = 0;
+
+  /** The milliseconds since the marker last changed, or undefined when there is no marker. */
+  observe(marker: string | undefined, now: number): number | undefined {
+    if (marker === undefined) {
+      this.marker = undefined;
+      return undefined;
+    }
+    if (marker !== this.marker) {
+      this.marker = marker;
+      this.changedAt = now;
+    }
+    return Math.max(0, now - this.changedAt);
+  }
+}
+
+/** Silent: nothing from the source for more than two heartbeat periods while connected (a heartbeat is due each period). */
+export function sourceSilent(ioConnected: boolean, receivedAgoMs: number | undefined, heartbeatPeriodMs: number): boolean {
+  return ioConnected && receivedAgoMs !== undefined && heartbeatPeriodMs > 0 && receivedAgoMs > 2 * heartbeatPeriodMs;
+}
+
+/** Builds the API's InstanceStatus from what the adapter read (`receivedAgoMs` from the agent's ReceiveTracker). */
+export function toInstanceStatus(st: FlavorStatus, instanceId: string, clone: ReturnType<CloneTracker['snapshot']>,
+  receivedAgoMs?: number): InstanceStatus {
+  const ioConnected = st.replica?.ioState === 'Yes';
   return {
     flavor: st.flavor,
     version: st.version,
@@ -302,7 +333,7 @@ export function toInstanceStatus(st: FlavorStatus, instanceId: string, clone: Re
       sourcePort: st.replica.sourcePort,
       sourceUser: st.replica.sourceUser,
       ioRunning: st.replica.ioRunning,
-      ioConnected: st.replica.ioState === 'Yes',
+      ioConnected,
       sqlRunning: st.replica.sqlRunning,
       ioState: st.replica.ioThreadState,
       sqlState: st.replica.sqlThreadState,
@@ -315,6 +346,8 @@ export function toInstanceStatus(st: FlavorStatus, instanceId: string, clone: Re
       ...(st.replica.secondsBehindSource === null ? {} : { secondsBehindSource: st.replica.secondsBehindSource }),
       semiSyncReplicaActive: st.semiSync.replicaActive,
       heartbeatPeriodMs: st.replica.heartbeatPeriodMs,
+      ...(receivedAgoMs === undefined ? {} : { receivedAgoMs }),
+      sourceSilent: sourceSilent(ioConnected, receivedAgoMs, st.replica.heartbeatPeriodMs),
     },
     clone,
     hasUserData: st.hasUserData,

@@ -19,9 +19,9 @@ export interface StatusHubOptions {
   unreachableMs: number;
 }
 
-/** What changes every read without meaning anything changed. */
+/** What changes every read without meaning anything changed (sourceSilent, derived from receivedAgoMs, does count). */
 function fingerprint(s: InstanceStatus): string {
-  return JSON.stringify({ ...s, uptimeSeconds: 0, observedAtMs: 0 });
+  return JSON.stringify({ ...s, uptimeSeconds: 0, observedAtMs: 0, replica: s.replica && { ...s.replica, receivedAgoMs: 0 } });
 }
 
 export class StatusHub {

@@ -282,7 +282,11 @@ export function decide(obs: Observation, options: DecideOptions = {}): Decision 
   }
   // Primary down (or empty while replicas hold data).
   if (!pst || lostData) {
-    const witnesses = others.filter((i) => !isErrant(i) && i.status?.replica?.ioConnected === true && replicatesFromPrimary(i, primary));
+    // A witness is connected to the primary and has heard from it lately (an event or a heartbeat within two
+    // heartbeat periods): a connection to a hung primary, or over a cut path, stays "connected" until the network
+    // timeout, but goes silent at once.
+    const witnesses = others.filter((i) => !isErrant(i) && i.status?.replica?.ioConnected === true && !i.status.replica.sourceSilent &&
+      replicatesFromPrimary(i, primary));
     if (!pst && witnesses.length > 0) {
       return result('Degraded', `the primary ${P} does not answer, but replica ${witnesses.map((w) => w.index).join(', ')} still receives from it; not failing over`);
     }

@@ -66,6 +66,30 @@ describe('agent topology RPCs (3 instances)', () => {
     assert.equal(s.replica?.semiSyncReplicaActive, true);
   });
 
+  test('a replica hears an idle primary\'s heartbeats; a hung primary (SIGSTOP) goes silent while still "connected"', async () => {
+    const heard = await r1.client.getStatus();
+    assert.equal(heard.replica?.sourceSilent, false);
+    await new Promise((r) => setTimeout(r, 2500));
+    const idle = await r1.client.getStatus();
+    assert.ok((idle.replica?.receivedAgoMs ?? 99_999) <= 2000, `an idle primary still sends heartbeats (${idle.replica?.receivedAgoMs} ms)`);
+    assert.equal(idle.replica?.sourceSilent, false);
+    const pid = primary.supervisor.pid as number;
+    process.kill(pid, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    try {
+      const silent = await waitFor(async () => {
+        const st = await r1.client.getStatus();
+        return st.replica?.sourceSilent ? st : undefined;
+      }, 3500, 'the replica to find its hung source silent');
+      // Well before the 4 s network timeout: the receiver still counts as connected, yet vouches for nothing.
+      assert.equal(silent.replica?.ioConnected, true, 'still connected when found silent');
+      assert.ok(Date.now() - stoppedAt < 3500);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor(async () => (await r1.client.getStatus()).replica?.sourceSilent === false, 10_000, 'the replica to hear its resumed source');
+  });
+
   test('ConfigurePrimary and ConfigureReplica are idempotent', async () => {
     assert.equal((await primary.client.configurePrimary(1)).changed, false);
     assert.equal((await r1.client.configureReplica({ sourceHost: '127.0.0.1', sourcePort: primary.port, semiSync: true })).changed, false);

@@ -14,7 +14,7 @@ export const SEMI_SYNC_VARIABLES = [
 
 export const STATUS_VARIABLES = [
   'Rpl_semi_sync_master_wait_sessions', 'Rpl_semi_sync_master_clients', 'Rpl_semi_sync_master_status',
-  'Rpl_semi_sync_slave_status', 'Uptime', 'Slave_heartbeat_period',
+  'Rpl_semi_sync_slave_status', 'Uptime', 'Slave_heartbeat_period', 'Slave_received_heartbeats',
 ];
 
 /** Semi-sync timeout: as long as the server allows (about 49 days), so it never falls back to async. */

@@ -27,6 +27,11 @@ export interface ReplicaView {
   lastSqlError: string;
   secondsBehindSource: number | null;
   heartbeatPeriodMs: number;
+  /**
+   * Changes whenever the receiver gets anything from the source (an event or a heartbeat); undefined when the
+   * server does not expose that (MySQL: its heartbeat counters are in performance_schema, not read here).
+   */
+  receivedMarker?: string;
 }
 
 /** Everything the adapter reads from mysqld for one status. */

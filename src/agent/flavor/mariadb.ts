@@ -59,6 +59,8 @@ function replicaView(r: Record<string, unknown>, status: Map<string, string>): R
     lastSqlError: str(r.Last_SQL_Error),
     secondsBehindSource: r.Seconds_Behind_Master === null || r.Seconds_Behind_Master === undefined ? null : num(r.Seconds_Behind_Master),
     heartbeatPeriodMs: Math.round(num(status.get('Slave_heartbeat_period')) * 1000),
+    // Heartbeats counted, and the position read up to in the source's binlog (moves with every event).
+    receivedMarker: `${status.get('Slave_received_heartbeats') ?? ''}/${str(r.Master_Log_File)}/${str(r.Read_Master_Log_Pos)}`,
   };
 }
 

@@ -100,6 +100,22 @@ describe('StatusHub', () => {
     assert.ok(last.at <= 12 + INTERVAL);
   });
 
+  it('a replica\'s time since it last received changes every read without counting as a change; going silent does', async () => {
+    const a = new Recorder();
+    const replica = { sourceHost: 'p', ioConnected: true, heartbeatPeriodMs: 10, sourceSilent: false };
+    source.status = { ...source.status, replica: { ...replica, receivedAgoMs: 0 } };
+    hub.subscribe(a);
+    await advance(12);
+    source.status = { ...source.status, replica: { ...replica, receivedAgoMs: 12 } };
+    await advance(INTERVAL * 2);
+    assert.deepEqual(a.heartbeats, [false], 'a longer silence alone is no change');
+    source.status = { ...source.status, replica: { ...replica, receivedAgoMs: 25, sourceSilent: true } };
+    await advance(INTERVAL);
+    assert.deepEqual(a.heartbeats, [false, false], 'silent is sent at the next poll');
+    const last = a.events.at(-1);
+    assert.ok(last && 'status' in last && last.status.replica?.sourceSilent === true);
+  });
+
   it('a late subscriber gets the current status at the next poll; the others get nothing extra', async () => {
     const a = new Recorder();
     const b = new Recorder();

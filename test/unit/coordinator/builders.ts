@@ -41,6 +41,8 @@ export interface ReplicaOptions {
   received?: string;
   receivedReliable?: boolean;
   secondsBehindSource?: number;
+  /** Connected, but nothing from the source for more than two heartbeat periods (a hung source, a cut path). */
+  silent?: boolean;
 }
 
 export function replicaStatus(o: ReplicaOptions = {}): ReplicaStatus__Output {
@@ -63,6 +65,7 @@ export function replicaStatus(o: ReplicaOptions = {}): ReplicaStatus__Output {
     lastSqlError: '',
     semiSyncReplicaActive: ioState === 'Yes',
     heartbeatPeriodMs: 1000,
+    sourceSilent: o.silent ?? false,
   };
   if (o.secondsBehindSource !== undefined) r.secondsBehindSource = o.secondsBehindSource;
   return r;

@@ -469,9 +469,9 @@ describe('decide: the hung rule', () => {
 });
 
 describe('decide: confirmation by replicas (the witness rule)', () => {
-  const dead = (ioState: 'Yes' | 'Connecting' | 'No', o: { errant?: boolean; port?: number } = {}): Observation => observation([
+  const dead = (ioState: 'Yes' | 'Connecting' | 'No', o: { errant?: boolean; port?: number; silent?: boolean } = {}): Observation => observation([
     view(0, null, { ready: false }),
-    view(1, replicaOfStatus(1, 0, { replica: { from: 0, ioState, ...(o.port ? { sourcePort: o.port } : {}) } })),
+    view(1, replicaOfStatus(1, 0, { replica: { from: 0, ioState, silent: o.silent ?? false, ...(o.port ? { sourcePort: o.port } : {}) } })),
     view(2, orphan(2)),
   ], { status: { errantReplicaList: o.errant ? [1] : [] } });
 
@@ -485,6 +485,21 @@ describe('decide: confirmation by replicas (the witness rule)', () => {
   it('the replica is reconnecting: Failed', () => {
     assert.equal(decide(dead('Connecting')).state, 'Failed');
     assert.equal(decide(dead('No')).state, 'Failed');
+  });
+
+  it('a replica still connected but silent (no event or heartbeat for two periods: a hung primary, a cut path) is no witness', () => {
+    assert.equal(decide(dead('Yes', { silent: true })).state, 'Failed');
+    assert.equal(decide(dead('Yes', { silent: true })).operation.kind, 'failover');
+  });
+
+  it('of two replicas, one silent and one still hearing the primary: the one that hears it vetoes', () => {
+    const d = decide(observation([
+      view(0, null, { ready: false }),
+      view(1, replicaOfStatus(1, 0, { replica: { from: 0, silent: true } })),
+      view(2, replicaOfStatus(2, 0, { replica: { from: 0 } })),
+    ]));
+    assert.equal(d.state, 'Degraded');
+    assert.match(d.message, /replica 2 still receives/);
   });
 
   it('an errant replica is no witness', () => {

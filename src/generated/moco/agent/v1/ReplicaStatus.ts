@@ -21,7 +21,10 @@ export interface ReplicaStatus {
   'semiSyncReplicaActive'?: (boolean);
   'heartbeatPeriodMs'?: (number);
   'ioConnected'?: (boolean);
+  'receivedAgoMs'?: (number);
+  'sourceSilent'?: (boolean);
   '_secondsBehindSource'?: "secondsBehindSource";
+  '_receivedAgoMs'?: "receivedAgoMs";
 }
 
 export interface ReplicaStatus__Output {
@@ -42,5 +45,8 @@ export interface ReplicaStatus__Output {
   'semiSyncReplicaActive': (boolean);
   'heartbeatPeriodMs': (number);
   'ioConnected': (boolean);
+  'receivedAgoMs'?: (number);
+  'sourceSilent': (boolean);
   '_secondsBehindSource'?: "secondsBehindSource";
+  '_receivedAgoMs'?: "receivedAgoMs";
 }
