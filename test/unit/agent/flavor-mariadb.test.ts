@@ -16,6 +16,7 @@ function slaveRow(overrides: Record<string, unknown> = {}): Record<string, unkno
     Slave_IO_Running: 'Yes', Slave_SQL_Running: 'Yes', Last_IO_Errno: 0, Last_IO_Error: '', Last_SQL_Errno: 0,
     Last_SQL_Error: '', Seconds_Behind_Master: 0, Using_Gtid: 'Slave_Pos', Gtid_IO_Pos: '0-1-12',
     Slave_SQL_Running_State: 'Slave has read all relay log; waiting for more updates',
+    Master_Log_File: 'mysql-bin.000003', Read_Master_Log_Pos: 4711,
     ...overrides,
   };
 }
@@ -28,7 +29,7 @@ function mariadbd(o: { slaveRows?: Record<string, unknown>[]; binlogState?: stri
       // @@ reads of boolean settings give 0/1 numbers.
       rpl_semi_sync_master_enabled: 0, rpl_semi_sync_slave_enabled: 1, rpl_semi_sync_master_timeout: 4294967295,
     }])
-    .on('SHOW GLOBAL STATUS', namedRows({ Rpl_semi_sync_slave_status: 'ON', Uptime: '77', Slave_heartbeat_period: '1.000' }))
+    .on('SHOW GLOBAL STATUS', namedRows({ Rpl_semi_sync_slave_status: 'ON', Uptime: '77', Slave_heartbeat_period: '1.000', Slave_received_heartbeats: '42' }))
     .on('SHOW SLAVE HOSTS', [{ Server_id: 3, Host: 'db-1', Port: 3306, Master_id: 2 }])
     .on('SHOW SLAVE STATUS', o.slaveRows ?? [slaveRow()])
     .on(/information_schema\.SCHEMATA/, [{ n: 0 }]);
@@ -72,6 +73,8 @@ describe('mariadb readStatus', () => {
       sqlThreadState: 'Slave has read all relay log; waiting for more updates',
       received: '0-1-12', receivedReliable: true, lastIoErrno: 0, lastIoError: '', lastSqlErrno: 0, lastSqlError: '',
       secondsBehindSource: 0, heartbeatPeriodMs: 1000,
+      // Moves with every heartbeat (the count) and every event (the read position).
+      receivedMarker: '42/mysql-bin.000003/4711',
     });
     assert.ok(db.calls.every((c) => c.options?.timeoutMs === 500), 'every read carries the status timeout');
     assert.equal(db.batches.length, 1, 'one round trip');
