@@ -196,7 +196,22 @@ async function routeToNewPrimary(ex: Executor, roles: readonly Role[], from: num
 }
 
 /**
- * Switchover: the old primary read-only (connections killed if that takes longer than readOnlyWaitMs), its
+ * Before a switchover fences the primary: while it still takes writes, the candidate applies what the primary
+ * had executed when the switchover began (bounded by gtidWaitMs; a candidate that cannot catch up in time is
+ * switched to anyway, as before). Clients cannot write from the fence until the candidate has applied
+ * everything, so a candidate that lags (one that just restarted, say) would otherwise make that wait theirs.
+ */
+async function catchUpFirst(ex: Executor, from: number, to: number): Promise<void> {
+  try {
+    const executed = (await ex.agents(from).getStatus()).executed?.text ?? '';
+    if (executed !== '') await ex.agents(to).waitForGtid(executed, ex.timings.gtidWaitMs);
+  } catch {
+    // Best effort: the switchover's own steps fail, or wait, as they would have without this.
+  }
+}
+
+/**
+ * Switchover: the candidate first catches up while the primary still takes writes (catchUpFirst); then the old primary read-only (connections killed if that takes longer than readOnlyWaitMs), its
  * connections killed again, the candidate waits for the old primary's executed set, then the new index is
  * recorded and the roles moved (routeToNewPrimary). The next configure makes the candidate writable.
  * `roles`: the roles as observed before the switchover.
@@ -208,6 +223,7 @@ export async function switchover(ex: Executor, from: number, to: number, roles: 
     // An intermediate primary stops fetching from the external source first, so that what the candidate
     // waits for is final; the candidate fetches the rest from the source once it is the primary.
     if (intermediate) await old.stopReplicaIO();
+    await catchUpFirst(ex, from, to);
     const ro = old.setReadOnly({ timeoutMs: ex.timings.readOnlyWaitMs * 3 });
     const first = await Promise.race([ro.then(() => 'done' as const), wait(ex.timings.readOnlyWaitMs).then(() => 'slow' as const)]);
     if (first === 'slow') await old.killConnections();

@@ -84,10 +84,23 @@ describe('agent topology RPCs (3 instances)', () => {
       // Well before the 4 s network timeout: the receiver still counts as connected, yet vouches for nothing.
       assert.equal(silent.replica?.ioConnected, true, 'still connected when found silent');
       assert.ok(Date.now() - stoppedAt < 3500);
+      // The failover's fence: stopping a receiver blocked on the hung source does not wait for MariaDB's second
+      // signal (2 s); the receiver is killed by id. Its received set stays.
+      const fenceStarted = Date.now();
+      assert.equal((await r2.client.stopReplicaIO()).changed, true);
+      const fenceMs = Date.now() - fenceStarted;
+      assert.ok(fenceMs < 1500, `the fence took ${fenceMs} ms`);
+      const fenced = await r2.client.getStatus();
+      assert.equal(fenced.replica?.ioRunning, false);
+      assert.equal(fenced.replica?.sqlRunning, true);
+      assert.notEqual(fenced.replica?.received?.text ?? '', '', 'what it received is kept');
     } finally {
       process.kill(pid, 'SIGCONT');
     }
     await waitFor(async () => (await r1.client.getStatus()).replica?.sourceSilent === false, 10_000, 'the replica to hear its resumed source');
+    // Back to the topology the next tests expect.
+    await r2.client.configureReplica({ sourceHost: '127.0.0.1', sourcePort: primary.port, semiSync: true });
+    await waitFor(async () => (await r2.client.getStatus()).replica?.ioConnected === true, 10_000, 'replica 2 to reconnect');
   });
 
   test('ConfigurePrimary and ConfigureReplica are idempotent', async () => {

@@ -13,8 +13,8 @@ export interface Call {
   options: QueryOptions | undefined;
 }
 
-/** Rows, an error to throw, or a function of the params giving either. */
-export type Answer = Row[] | Error | ((params: unknown[]) => Row[]);
+/** Rows, an error to throw, or a function of the parameters (it may answer later, as a slow statement would). */
+export type Answer = Row[] | Error | ((params: unknown[]) => Row[] | Promise<Row[]>);
 
 export class FakeDb implements Db {
   readonly calls: Call[] = [];

@@ -163,10 +163,12 @@ describe('mariadb configureReplica', () => {
 });
 
 describe('mariadb stopReplicaIO / setReadOnly', () => {
-  it('stops the IO thread when it runs', async () => {
-    const db = new FakeDb();
+  it('stops the IO thread when it runs: killed by id first (a receiver blocked on a hung source), then STOP SLAVE', async () => {
+    const db = new FakeDb().on(/PROCESSLIST/, [{ id: 9 }]);
     assert.equal(await mariadbAdapter.stopReplicaIO(db, st({ replica: replica() })), true);
-    assert.deepEqual(db.statements, ['STOP SLAVE IO_THREAD']);
+    assert.deepEqual(db.calls.map((c) => [c.sql.split(' ').slice(0, 2).join(' '), c.params]), [
+      ['SELECT ID', []], ['KILL ?', [9]], ['STOP SLAVE', []],
+    ]);
   });
   it('IO thread stopped: no statements', async () => {
     const db = new FakeDb();

@@ -189,11 +189,13 @@ describe('switchover', () => {
     w.statuses.set(0, primaryAnswer());
     await switchover(w.executor(), 0, 1, ROLES);
     assert.deepEqual(w.log(), [
+      '0.getStatus', '1.waitForGtid',
       '0.setReadOnly', '0.killConnections', '0.getStatus', '1.waitForGtid',
       'platform.setPrimaryIndex', 'platform.publishRoles', '1.killConnections', 'platform.clearSwitchoverRequest', 'platform.event',
     ]);
     assert.deepEqual(w.callsOf(-1, 'publishRoles').map((c) => c.args), [[['', 'primary', 'replica']]], 'the roles move at once');
-    assert.deepEqual(w.callsOf(1, 'waitForGtid')[0]?.args, [mysqlGtid(0, 9), 777]);
+    assert.deepEqual(w.callsOf(1, 'waitForGtid').map((c) => c.args), [[mysqlGtid(0, 9), 777], [mysqlGtid(0, 9), 777]],
+      'the candidate catches up while the primary still takes writes, then waits for the final set');
     assert.deepEqual(w.callsOf(-1, 'setPrimaryIndex')[0]?.args, [1, 'switchover']);
     assert.deepEqual(w.events, [{ type: 'Normal', reason: 'SwitchOver', message: 'The primary was changed to instance 1 due to a switchover' }]);
     assert.equal(w.callsOf(2).length, 0, 'the other replica is not touched');
@@ -205,7 +207,7 @@ describe('switchover', () => {
     w.on(0, { setReadOnly: () => later(w, 0, 'setReadOnly.done', 150, { changed: true }) });
     await switchover(w.executor(), 0, 2, ROLES);
     assert.deepEqual(w.log().filter((c) => c.startsWith('0.')), [
-      '0.setReadOnly', '0.killConnections', '0.setReadOnly.done', '0.killConnections', '0.getStatus',
+      '0.getStatus', '0.setReadOnly', '0.killConnections', '0.setReadOnly.done', '0.killConnections', '0.getStatus',
     ]);
     assert.equal(w.callsOf(0, 'killConnections').length, 2);
     assert.equal(w.primaryIndex, 2);
@@ -227,9 +229,24 @@ describe('switchover', () => {
     const w = new World();
     w.on(0, { setReadOnly: async () => { throw new MocoError('MYSQLD_UNAVAILABLE', 'lost'); } });
     await rejectsWith(switchover(w.executor(), 0, 1, ROLES), 'MYSQLD_UNAVAILABLE');
-    assert.deepEqual(w.log(), ['0.setReadOnly', '0.killConnections', 'platform.event']);
+    assert.deepEqual(w.log(), ['0.getStatus', '0.setReadOnly', '0.killConnections', 'platform.event']);
     assert.equal(w.primaryIndex, undefined);
     assert.deepEqual(w.reasons(), ['SwitchOverFailed']);
+  });
+
+  it('a candidate that cannot catch up before the fence is switched to anyway, with the usual final wait', async () => {
+    const w = new World();
+    w.statuses.set(0, primaryAnswer());
+    let waits = 0;
+    w.on(1, { waitForGtid: async () => {
+      if (++waits === 1) throw new MocoError('TIMEOUT', 'still behind');
+      return { waitedMs: 1 };
+    } });
+    await switchover(w.executor(), 0, 1, ROLES);
+    assert.equal(waits, 2);
+    assert.ok(w.log().indexOf('0.setReadOnly') > w.log().indexOf('1.waitForGtid'), 'the fence comes after the first wait');
+    assert.equal(w.primaryIndex, 1);
+    assert.deepEqual(w.reasons(), ['SwitchOver']);
   });
 
   it('an old primary with no transactions: no wait', async () => {
@@ -385,6 +402,7 @@ describe('replication from an external source', () => {
     const w = new World();
     w.statuses.set(0, primaryAnswer());
     await switchover(withSource(w), 0, 1, ROLES, true);
-    assert.deepEqual(w.log().slice(0, 5), ['0.stopReplicaIO', '0.setReadOnly', '0.killConnections', '0.getStatus', '1.waitForGtid']);
+    assert.deepEqual(w.log().slice(0, 7),
+      ['0.stopReplicaIO', '0.getStatus', '1.waitForGtid', '0.setReadOnly', '0.killConnections', '0.getStatus', '1.waitForGtid']);
   });
 });
