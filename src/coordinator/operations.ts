@@ -211,7 +211,8 @@ async function catchUpFirst(ex: Executor, from: number, to: number): Promise<voi
 }
 
 /**
- * Switchover: the candidate first catches up while the primary still takes writes (catchUpFirst); then the old primary read-only (connections killed if that takes longer than readOnlyWaitMs), its
+ * Switchover: the candidate first catches up while the primary still takes writes (catchUpFirst); then the old
+ * primary read-only (connections killed if that takes longer than readOnlyWaitMs), its
  * connections killed again, the candidate waits for the old primary's executed set, then the new index is
  * recorded and the roles moved (routeToNewPrimary). The next configure makes the candidate writable.
  * `roles`: the roles as observed before the switchover.

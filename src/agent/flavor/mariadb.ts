@@ -18,11 +18,6 @@ import {
   namedMap, namedStatement, onOff, semiSyncFrom, str, replicatesFrom, assertReceivedApplied,
 } from './common.ts';
 
-/**
- * Stopping the receiver: STOP SLAVE IO_THREAD returns once the receiver noticed, and a receiver blocked reading from
- * a hung source notices only MariaDB's second signal, 2 s later, even when also killed meanwhile (measured). That
- * wait would be the failover's, whose fence stops every receiver. Killed by id first, it stops in about 40 ms.
- */
 /** MariaDB has no wait-for-replica count: it always waits for one acknowledgement. */
 const SEMI_SYNC_SETTINGS = SEMI_SYNC_VARIABLES.filter((name) => name !== 'rpl_semi_sync_master_wait_for_slave_count');
 
@@ -138,8 +133,10 @@ export const mariadbAdapter: FlavorAdapter = {
 
   async stopReplicaIO(db: Db, current: FlavorStatus): Promise<boolean> {
     if (!current.replica || !current.replica.ioRunning) return false;
-    // The receiver is killed by id first, which stops it as STOP SLAVE does (the applier runs on, the relay log
-    // and Gtid_IO_Pos stay) but also when it is blocked reading from a hung source; STOP SLAVE then makes sure.
+    // STOP SLAVE IO_THREAD alone returns only once the receiver notices, and one blocked reading from a hung source
+    // notices MariaDB's second signal, 2 s later (even when killed meanwhile): that wait would be the failover's
+    // fence. Killed by id first, the receiver stops at once, as STOP SLAVE stops it (the applier runs on, the relay
+    // log and Gtid_IO_Pos stay); STOP SLAVE then makes sure.
     const rows = await db.query<{ id: number }>("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'");
     for (const r of rows) await db.query('KILL ?', [Number(r.id)]).catch(() => undefined);
     await db.query('STOP SLAVE IO_THREAD');
